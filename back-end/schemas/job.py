@@ -1,0 +1,61 @@
+"""Bodies of the job endpoints."""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from db.models import Job, JobStatus
+from queueing.queues import QueueName
+from schemas.analysis import AnalysisResult, JobErrorBody
+
+
+class JobAccepted(BaseModel):
+    """The 202 answer to an upload."""
+
+    job_id: str
+    status: JobStatus
+    queue: QueueName
+    position: int
+    estimated_wait_s: float
+
+
+class JobRead(BaseModel):
+    job_id: str
+    status: JobStatus
+    progress: int
+    current_step: str | None
+    queue: QueueName
+    retry_count: int
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    error: JobErrorBody | None
+    result: AnalysisResult | None
+
+    @classmethod
+    def of(cls, job: Job) -> "JobRead":
+        error = JobErrorBody(code=job.error_code, message=job.error_message or "") if job.error_code else None
+        return cls(
+            job_id=job.id,
+            status=job.status,
+            progress=job.progress,
+            current_step=job.current_step,
+            queue=job.queue,
+            retry_count=job.retry_count,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            completed_at=job.completed_at,
+            error=error,
+            result=AnalysisResult.model_validate(job.result) if job.result else None,
+        )
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: `{"error": {"code", "message"}}`."""
+
+    error: ErrorDetail

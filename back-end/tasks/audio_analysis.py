@@ -1,0 +1,105 @@
+"""`process_audio_analysis`: the one task both dispatch modes run (an RQ worker, or the API's BackgroundTasks).
+
+It fetches the upload from storage, decodes it, transcribes it with the process's model, and reports each
+step (started, completed, failed): from an RQ worker through the signed results webhook, from the API process
+directly; either way `services.job_events.record_event` writes it to the job row.
+Under RQ a transient error is raised so RQ retries it (`Retry(max=MAX_RETRIES)`); a permanent one (audio that
+cannot be decoded, a file missing from storage) cancels the remaining retries and fails the job at once.
+"""
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rq import get_current_job
+from rq.job import Job as RqJob
+
+from audio.decode import AudioDecodeError, decode_for_stt
+from core.settings import Settings, get_settings
+from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
+from services.job_events import record_event_in_process
+from storage import ObjectNotFound, storage_for_url
+from stt import get_engine
+from webhooks.sender import deliver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+    permanent: bool
+
+
+def process_audio_analysis(job_id: str, s3_url: str, token_info: dict[str, Any]) -> dict[str, Any]:
+    """Transcribe the audio at `s3_url` (a storage URL) for job `job_id`, uploaded by `token_info["sub"]`."""
+    settings = get_settings()
+    rq_job = get_current_job()
+    attempt = _count_attempt(rq_job)
+    worker_id = (rq_job.worker_name if rq_job else None) or settings.worker_id
+    context = {"job_id": job_id, "user_id": token_info.get("sub"), "attempt": attempt, "worker_id": worker_id}
+
+    def report(kind: str, **fields: Any) -> None:
+        event = AnalysisEvent(
+            job_id=job_id,
+            event=kind,
+            attempt=attempt,
+            worker_id=worker_id,
+            occurred_at=datetime.now(UTC),
+            **fields,
+        )
+        if rq_job is None:
+            record_event_in_process(event, settings)
+        else:
+            deliver(event, settings)
+
+    report("started")
+    log.info("job started", extra=context)
+    try:
+        result = analyse(s3_url, settings)
+    except Exception as exc:
+        failure = classify(exc)
+        if failure.permanent and rq_job is not None:
+            rq_job.retries_left = 0  # RQ reads this when it handles the failure: no retry
+        final = failure.permanent or rq_job is None or not rq_job.retries_left
+        log.warning("job attempt failed", extra={**context, "code": failure.code, "final": final}, exc_info=exc)
+        if final:
+            report("failed", error=JobErrorBody(code=failure.code, message=failure.message))
+        if rq_job is None:
+            return {"job_id": job_id, "status": "failed", "code": failure.code}
+        raise  # RQ records the traceback, and retries unless that was the last attempt
+    report("completed", result=result)
+    log.info("job completed", extra={**context, "audio_s": result.duration})
+    return {"job_id": job_id, "status": "completed", "audio_s": result.duration}
+
+
+def analyse(audio_url: str, settings: Settings) -> AnalysisResult:
+    """Fetch, decode and transcribe: the work itself, without any reporting."""
+    with tempfile.TemporaryDirectory(prefix="stt-") as scratch:
+        path = Path(scratch) / "audio"
+        storage_for_url(audio_url, settings).fetch(audio_url, path)
+        audio = decode_for_stt(path)
+    return get_engine(settings).transcribe(audio)
+
+
+def classify(exc: Exception) -> Failure:
+    """Permanent failures will fail again on retry; anything else might not."""
+    if isinstance(exc, AudioDecodeError):
+        return Failure("undecodable_audio", str(exc), permanent=True)
+    if isinstance(exc, ObjectNotFound):
+        return Failure("audio_missing", "The uploaded audio is no longer in storage.", permanent=True)
+    return Failure("processing_failed", f"Transcription failed: {type(exc).__name__}", permanent=False)
+
+
+def _count_attempt(rq_job: RqJob | None) -> int:
+    """This run's attempt number (1 = first try), kept in the RQ job's meta across retries."""
+    if rq_job is None:
+        return 1
+    attempt = int(rq_job.meta.get("attempt", 0)) + 1
+    rq_job.meta["attempt"] = attempt
+    rq_job.save_meta()  # type: ignore[no-untyped-call]
+    return attempt

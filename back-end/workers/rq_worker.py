@@ -1,0 +1,47 @@
+"""The RQ worker of an STT server: `python workers/rq_worker.py` (start_worker.sh starts WORKER_COUNT of them).
+
+It consumes `high_priority` before `audio_analysis`, runs RQ's scheduler (retry intervals need it) and loads the
+Whisper model once, before its first job. Jobs run in this process (a `SimpleWorker`): CTranslate2 models hang
+in a forked child, so forking a work-horse per job would mean loading the model per job. SIGTERM lets the
+current job finish, then the worker exits.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the source root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rq import SimpleWorker
+
+from core.settings import Settings, get_settings
+from queueing.connection import get_worker_redis
+from queueing.queues import WORKER_QUEUES, get_queue
+from stt import get_engine
+
+log = logging.getLogger("workers.rq_worker")
+
+
+class SttWorker(SimpleWorker):
+    """A SimpleWorker whose process holds the one STT model every job uses."""
+
+
+def build_worker(settings: Settings) -> SttWorker:
+    connection = get_worker_redis(settings)
+    queues = [get_queue(name, connection) for name in WORKER_QUEUES]
+    return SttWorker(queues, connection=connection, name=settings.worker_id)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    get_engine(settings)  # load the model before the first job, not during it
+    worker = build_worker(settings)
+    log.info("worker %s consuming %s", worker.name, ", ".join(WORKER_QUEUES))
+    worker.work(with_scheduler=True, logging_level="INFO")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
