@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import httpx
 from redis import Redis
@@ -35,26 +34,15 @@ STOP_TIMEOUT_S = 60.0
 
 def start_api(env: Mapping[str, str], host: str, port: int, log_file: Path | None = None) -> subprocess.Popen[bytes]:
     """`uvicorn main:app` in the source root, answering /health when this returns."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "main:app", "--host", host, "--port", str(port)],
-        cwd=SOURCE_ROOT,
-        env=dict(env),
-        stdout=_log(log_file),
-        stderr=subprocess.STDOUT,
-    )
+    args = [sys.executable, "-m", "uvicorn", "main:app", "--host", host, "--port", str(port)]
+    process = _spawn(args, SOURCE_ROOT, env, log_file)
     wait_for_health(f"http://{host}:{port}", process)
     return process
 
 
 def start_workers(env: Mapping[str, str], log_file: Path | None = None) -> subprocess.Popen[bytes]:
     """`start_worker.sh`: WORKER_COUNT workers named after WORKER_ID."""
-    return subprocess.Popen(
-        [str(REPO_ROOT / "start_worker.sh")],
-        cwd=REPO_ROOT,
-        env={**env, "PYTHON": sys.executable},
-        stdout=_log(log_file),
-        stderr=subprocess.STDOUT,
-    )
+    return _spawn([str(REPO_ROOT / "start_worker.sh")], REPO_ROOT, {**env, "PYTHON": sys.executable}, log_file)
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> int:
@@ -136,11 +124,13 @@ def main() -> int:
     return 0
 
 
-def _log(path: Path | None) -> IO[bytes] | None:
-    if path is None:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("ab")
+def _spawn(args: list[str], cwd: Path, env: Mapping[str, str], log_file: Path | None) -> subprocess.Popen[bytes]:
+    """Start a process, its output appended to `log_file` (or inherited when None)."""
+    if log_file is None:
+        return subprocess.Popen(args, cwd=cwd, env=dict(env))
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(args, cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,10 @@ def decode_for_stt(path: Path) -> npt.NDArray[np.float32]:
             chunks.extend(_samples(f) for f in resampler.resample(None))
     except (av.FFmpegError, ValueError, EOFError) as exc:
         raise AudioDecodeError(f"The audio cannot be decoded: {exc}") from exc
-    if not chunks:
-        raise AudioDecodeError("The file holds no decodable audio.")
-    return np.concatenate(chunks)
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    if len(audio) < MIN_AUDIO_SECONDS * STT_SAMPLE_RATE:
+        raise AudioDecodeError("The file holds no decodable audio, or too little to transcribe.")
+    return audio
 
 
 def _samples(frame: av.AudioFrame) -> npt.NDArray[np.float32]:

@@ -142,9 +142,10 @@ def _development_secret(data_dir: Path, name: str) -> str:
     path = data_dir / ".secrets" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.chmod(0o700)
         draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
-        draft.write_text(secrets.token_urlsafe(32), encoding="ascii")
-        draft.chmod(0o600)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(32))
         with contextlib.suppress(FileExistsError):  # another process of this machine was first
             os.link(draft, path)
         draft.unlink()

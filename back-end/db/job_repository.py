@@ -73,7 +73,7 @@ class JobRepository:
             .order_by(Job.completed_at.desc())
             .limit(RECENT_JOBS_FOR_ESTIMATE)
         )
-        spans = [(c - s).total_seconds() for s, c in self.session.execute(recent).tuples() if s and c]
+        spans = [(c - s).total_seconds() for s, c in self.session.execute(recent) if s and c]
         return sum(spans) / len(spans) if spans else None
 
     def count_active(self, queue: str) -> int:

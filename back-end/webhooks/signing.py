@@ -15,6 +15,10 @@ TOLERANCE_S = 300
 """A signed body is accepted for this long around its timestamp (5 minutes either way)."""
 
 
+MAX_TIMESTAMP_DIGITS = 12
+"""Unix seconds fit in 12 digits for the next 30,000 years; longer is not a timestamp."""
+
+
 class InvalidSignature(Exception):
     """Raised when a webhook is unsigned, forged, or signed too long ago (or too far ahead)."""
 
@@ -29,7 +33,8 @@ def sign(body: bytes, secret: bytes, timestamp: int | None = None) -> dict[str, 
 def verify(body: bytes, secret: bytes, timestamp: str | None, signature: str | None, now: float | None = None) -> None:
     if not timestamp or not signature:
         raise InvalidSignature("The webhook is not signed.")
-    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_S:
+    well_formed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS
+    if not well_formed or abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_S:
         raise InvalidSignature("The webhook timestamp is missing or outside the allowed window.")
     expected = sign(body, secret, int(timestamp))[SIGNATURE_HEADER]
     if not hmac.compare_digest(expected.encode(), signature.encode()):
