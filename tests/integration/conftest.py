@@ -24,6 +24,8 @@ TERMINAL = ("completed", "failed", "canceled")
 JOB_DEADLINE_S = 120.0
 """Watchdog: a job not finished by then fails the test instead of hanging CI."""
 
+UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"
+
 pytestmark = pytest.mark.integration
 
 
@@ -104,7 +106,8 @@ class Stack:
         return ApiClient(f"http://127.0.0.1:{port}", env["JWT_SECRET"])
 
     def workers(self, count: int, worker_id: str = "stt") -> subprocess.Popen[bytes]:
-        env = {**self.env, "WORKER_COUNT": str(count), "WORKER_ID": worker_id}
+        """STT workers, given a database they cannot reach: they must not need one."""
+        env = {**self.env, "WORKER_COUNT": str(count), "WORKER_ID": worker_id, "DATABASE_URL": UNREACHABLE_DATABASE}
         process = start_workers(env, self.logs / f"workers-{worker_id}.log")
         self.processes.append(process)
         wait_for_workers(env["REDIS_URL"], count, process)
