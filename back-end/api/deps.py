@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Cookie, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -34,3 +34,20 @@ def get_current_user(
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+ACCESS_TOKEN_COOKIE = "access_token"  # noqa: S105 (a cookie name, not a secret)
+"""The upload page's copy of the token, for what a browser fetches without headers (EventSource, downloads)."""
+
+
+def get_current_reader(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    access_token: Annotated[str | None, Cookie(alias=ACCESS_TOKEN_COOKIE)] = None,
+) -> Principal:
+    """Like CurrentUser, but also from the page's cookie: only for reads (SameSite=Strict keeps other sites out)."""
+    if credentials is None and access_token:
+        return decode_token(access_token, settings.secret("jwt_secret"))
+    return get_current_user(settings, credentials)
+
+
+CurrentReader = Annotated[Principal, Depends(get_current_reader)]

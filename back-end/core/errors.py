@@ -4,6 +4,7 @@ AppError                  500 internal_error, the root
 ├── BadRequest            400 no file, empty file, undecodable audio, invalid fields
 ├── Unauthorized          401 missing, invalid or expired token; unsigned or forged webhook
 ├── NotFound              404 unknown route or job, or a job of another user
+├── Conflict              409 the job does not allow this now (cancel a finished job, …)
 ├── PayloadTooLarge       413 upload over MAX_UPLOAD_MB, webhook body over its cap
 ├── UnsupportedMediaType  415 the upload is not audio of a known format
 └── ServiceUnavailable    503 the queue cannot take the job now (with Retry-After)
@@ -42,6 +43,10 @@ class Unauthorized(AppError):
 
 class NotFound(AppError):
     status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
 
 
 class PayloadTooLarge(AppError):

@@ -3,14 +3,21 @@
 Repositories flush, they never commit: the request (or task) boundary commits.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Job, JobStatus
+from queueing.queues import AUDIO_ANALYSIS, HIGH_PRIORITY
 from schemas.analysis import AnalysisEvent
 
 RECENT_JOBS_FOR_ESTIMATE = 20
 """How many recently completed jobs the wait estimate averages over."""
+
+QUEUES_AHEAD: dict[str, tuple[str, ...]] = {
+    HIGH_PRIORITY: (HIGH_PRIORITY,),
+    AUDIO_ANALYSIS: (HIGH_PRIORITY, AUDIO_ANALYSIS),
+}
+"""Queued jobs of these queues wait ahead of a job of the key's queue (workers take high_priority first)."""
 
 
 class JobRepository:
@@ -47,7 +54,7 @@ class JobRepository:
             job.progress = 0
         elif event.event == "completed" and event.result is not None:
             job.status = JobStatus.COMPLETED
-            job.result = event.result.model_dump(mode="json")
+            job.result = event.result.model_dump(mode="json", exclude_none=True)
             job.audio_duration_s = event.result.duration
             job.progress = 100
             job.current_step = None
@@ -65,18 +72,24 @@ class JobRepository:
         self.session.flush()
         return True
 
-    def mean_processing_s(self) -> float | None:
-        """Mean start-to-finish time of the most recently completed jobs."""
+    def seconds_per_audio_second(self) -> float | None:
+        """Processing time per second of audio, over the most recently completed jobs."""
         recent = (
-            select(Job.started_at, Job.completed_at)
-            .where(Job.status == JobStatus.COMPLETED, Job.started_at.is_not(None))
+            select(Job.started_at, Job.completed_at, Job.audio_duration_s)
+            .where(Job.status == JobStatus.COMPLETED, Job.started_at.is_not(None), Job.audio_duration_s > 0)
             .order_by(Job.completed_at.desc())
             .limit(RECENT_JOBS_FOR_ESTIMATE)
         )
-        spans = [(c - s).total_seconds() for s, c in self.session.execute(recent) if s and c]
-        return sum(spans) / len(spans) if spans else None
+        rows = [((c - s).total_seconds(), d) for s, c, d in self.session.execute(recent) if s and c and d]
+        return sum(spent for spent, _ in rows) / sum(audio for _, audio in rows) if rows else None
 
-    def count_active(self, queue: str) -> int:
-        active = (JobStatus.QUEUED, JobStatus.STARTED)
-        query = select(func.count()).select_from(Job).where(Job.queue == queue, Job.status.in_(active))
-        return self.session.scalar(query) or 0
+    def queued_ahead(self, job: Job) -> tuple[int, float]:
+        """How many queued jobs a worker takes before `job`, and how many seconds of audio they hold."""
+        queues = QUEUES_AHEAD.get(job.queue, ())
+        same_queue_earlier = and_(Job.queue == job.queue, Job.created_at < job.created_at)
+        higher_queues = Job.queue.in_([q for q in queues if q != job.queue])
+        query = select(func.count(), func.coalesce(func.sum(Job.audio_duration_s), 0.0)).where(
+            Job.status == JobStatus.QUEUED, Job.id != job.id, or_(same_queue_earlier, higher_queues)
+        )
+        count, audio_s = self.session.execute(query).one()
+        return int(count), float(audio_s or 0.0)

@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +51,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_owner_created", "owner_id", "created_at"),
         Index("ix_jobs_status_completed", "status", "completed_at"),
+        Index("ix_jobs_status_queue_created", "status", "queue", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -67,6 +68,7 @@ class Job(Base):
     audio_bytes: Mapped[int] = mapped_column(Integer)
     original_filename: Mapped[str | None] = mapped_column(String(255))
     """Shown to its owner only; never used to build a storage key."""
+    word_timestamps: Mapped[bool] = mapped_column(Boolean, default=False)
 
     progress: Mapped[int] = mapped_column(Integer, default=0)
     current_step: Mapped[str | None] = mapped_column(String(32))

@@ -12,7 +12,7 @@ from rq import Retry, Worker
 from core.errors import ServiceUnavailable
 from core.settings import Settings
 from queueing.connection import get_redis
-from queueing.queues import BACKGROUND, QueueName, get_queue, jobs_ahead
+from queueing.queues import BACKGROUND, QueueName, get_queue
 from tasks.audio_analysis import process_audio_analysis
 
 RESULT_TTL_S = 3600
@@ -26,13 +26,14 @@ class TaskArgs(TypedDict):
     job_id: str
     s3_url: str
     token_info: dict[str, Any]
+    word_timestamps: bool
 
 
-def dispatch(args: TaskArgs, queue_name: QueueName, settings: Settings, background_tasks: BackgroundTasks) -> int:
-    """Hand the job over; return how many jobs wait ahead of it. Raises ServiceUnavailable if Redis fails."""
+def dispatch(args: TaskArgs, queue_name: QueueName, settings: Settings, background_tasks: BackgroundTasks) -> None:
+    """Hand the job over. Raises ServiceUnavailable if Redis fails."""
     if queue_name == BACKGROUND:
         background_tasks.add_task(process_audio_analysis, **args)
-        return 0
+        return
     connection = get_redis(settings)
     try:
         get_queue(queue_name, connection).enqueue(
@@ -45,7 +46,6 @@ def dispatch(args: TaskArgs, queue_name: QueueName, settings: Settings, backgrou
             failure_ttl=FAILURE_TTL_S,
             description=f"audio analysis {args['job_id']}",
         )
-        return jobs_ahead(queue_name, connection)
     except RedisError as exc:
         raise ServiceUnavailable("queue_unavailable", "The job queue is unavailable; try again shortly.") from exc
 

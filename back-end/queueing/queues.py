@@ -23,13 +23,3 @@ def queue_name_for(priority: Priority) -> QueueName:
 
 def get_queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
-
-
-def jobs_ahead(name: str, connection: Redis) -> int:
-    """Jobs a newly enqueued job of queue `name` waits behind (itself excluded), in one round trip."""
-    ahead = WORKER_QUEUES[: WORKER_QUEUES.index(name) + 1]
-    with connection.pipeline(transaction=False) as pipe:
-        for queue_name in ahead:
-            pipe.llen(get_queue(queue_name, connection).key)
-        lengths: list[int] = pipe.execute()
-    return max(0, sum(lengths) - 1)

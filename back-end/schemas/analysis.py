@@ -6,10 +6,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class Word(BaseModel):
+    start: float
+    end: float
+    word: str
+
+
 class Segment(BaseModel):
     start: float
     end: float
     text: str
+    words: list[Word] | None = None
+    """Only when the upload asked for word timestamps."""
 
 
 class AnalysisResult(BaseModel):

@@ -31,9 +31,13 @@ class JobRead(BaseModel):
     completed_at: datetime | None
     error: JobErrorBody | None
     result: AnalysisResult | None
+    position: int | None = None
+    """Jobs a worker takes before this one, while it is queued."""
+    estimated_wait_s: float | None = None
+    """Roughly how long until a worker takes it, while it is queued."""
 
     @classmethod
-    def of(cls, job: Job) -> "JobRead":
+    def of(cls, job: Job, position: int | None = None, estimated_wait_s: float | None = None) -> "JobRead":
         error = JobErrorBody(code=job.error_code, message=job.error_message or "") if job.error_code else None
         return cls(
             job_id=job.id,
@@ -47,6 +51,8 @@ class JobRead(BaseModel):
             completed_at=job.completed_at,
             error=error,
             result=AnalysisResult.model_validate(job.result) if job.result else None,
+            position=position,
+            estimated_wait_s=estimated_wait_s,
         )
 
 

@@ -1,7 +1,8 @@
-"""Recording a task's events (started, completed, failed) on the job row: the same code for both transports.
+"""Recording what happens to a job on its row, and announcing it on the job's event stream.
 
 A job on an RQ worker sends its events through the signed results webhook, whose handler calls
-`record_event`; a job running in the API process (BackgroundTasks) calls it directly.
+`record_event`; a job running in the API process (BackgroundTasks) calls it directly. Either way the
+transition is `JobRepository.apply`, and what changed is published for the job's SSE subscribers.
 """
 
 import logging
@@ -9,15 +10,22 @@ import logging
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from db.engine import open_session
 from db.job_repository import JobRepository
+from db.models import Job
+from events.job_stream import publish
+from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent
+from schemas.job import JobRead
 
 log = logging.getLogger(__name__)
 
+STREAM_EVENT = {"started": "status", "completed": "completed", "failed": "failed"}
+"""The SSE event that announces each task event."""
 
-def record_event(event: AnalysisEvent, session: Session) -> bool:
+
+def record_event(event: AnalysisEvent, session: Session, settings: Settings | None = None) -> bool:
     """Apply the event and commit; False when it changed nothing (a replay, or a job already ended)."""
     repository = JobRepository(session)
     job = repository.get(event.job_id)
@@ -26,9 +34,17 @@ def record_event(event: AnalysisEvent, session: Session) -> bool:
     applied = repository.apply(job, event)
     session.commit()
     log.info("job event", extra={"job_id": event.job_id, "event": event.event, "applied": applied})
+    if applied:
+        announce(job, STREAM_EVENT[event.event], settings or get_settings())
     return applied
 
 
 def record_event_in_process(event: AnalysisEvent, settings: Settings) -> None:
     with open_session(settings.sqlalchemy_url) as session:
-        record_event(event, session)
+        record_event(event, session, settings)
+
+
+def announce(job: Job, kind: str, settings: Settings, read: JobRead | None = None) -> None:
+    """Publish the job's status body as SSE event `kind` (status, completed, failed, canceled)."""
+    body = read or JobRead.of(job)
+    publish(get_redis(settings), job.id, kind, body.model_dump(mode="json"))

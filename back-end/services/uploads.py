@@ -1,4 +1,4 @@
-"""Accepting an upload: check it is audio, store it, record the job, hand it to its transport.
+"""Accepting an upload: check it is audio, store it, record the job, announce it, hand it to its transport.
 
 A 202 means the stored file and the job row both exist; any refusal leaves neither behind.
 """
@@ -10,22 +10,21 @@ from typing import BinaryIO
 from fastapi import BackgroundTasks
 from sqlalchemy.orm import Session
 
-from audio.decode import AudioDecodeError, probe_audio
+from audio.decode import AudioDecodeError, AudioInfo, probe_audio
 from audio.format import SNIFF_BYTES, sniff_format
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from core.security import Principal
 from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
-from queueing.dispatch import TaskArgs, connected_workers, dispatch
-from queueing.queues import BACKGROUND, Priority, QueueName, queue_name_for
-from schemas.job import JobAccepted
+from queueing.dispatch import TaskArgs, dispatch
+from queueing.queues import BACKGROUND, Priority, queue_name_for
+from schemas.job import JobAccepted, JobRead
+from services.estimates import place_in_line
+from services.job_events import announce
 from storage import Storage, audio_key, get_storage
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PROCESSING_S = 10.0
-"""Assumed time per job for the wait estimate until a job has completed."""
 
 
 def accept_upload(
@@ -33,12 +32,13 @@ def accept_upload(
     size: int,
     filename: str | None,
     priority: Priority,
+    word_timestamps: bool,
     principal: Principal,
     settings: Settings,
     session: Session,
     background_tasks: BackgroundTasks,
 ) -> JobAccepted:
-    audio_format = check_audio(source, size, settings)
+    audio_format, info = check_audio(source, size, settings)
     job_id = uuid.uuid4().hex
     queue_name = queue_name_for(priority) if settings.use_rq_queue else BACKGROUND
     storage = get_storage(settings)
@@ -55,29 +55,29 @@ def accept_upload(
                 audio_url=url,
                 audio_format=audio_format,
                 audio_bytes=size,
+                audio_duration_s=info.duration_s,
                 original_filename=(filename or "")[:255] or None,
+                word_timestamps=word_timestamps,
                 progress=0,
                 retry_count=0,
             )
         )
         session.commit()
-        args = TaskArgs(job_id=job_id, s3_url=url, token_info=principal.token_info())
-        position = dispatch(args, queue_name, settings, background_tasks)
+        position, wait_s = place_in_line(job, repository, settings)
+        announce(job, "status", settings, JobRead.of(job, position, wait_s))  # before any worker can start it
+        args = TaskArgs(job_id=job_id, s3_url=url, token_info=principal.token_info(), word_timestamps=word_timestamps)
+        dispatch(args, queue_name, settings, background_tasks)
     except BaseException:
         _undo(session, repository, job_id, storage, url)
         raise
     log.info("upload accepted", extra={"job_id": job_id, "queue": queue_name, "audio_bytes": size})
     return JobAccepted(
-        job_id=job.id,
-        status=job.status,
-        queue=queue_name,
-        position=position,
-        estimated_wait_s=round(estimate_wait_s(position, queue_name, repository, settings), 1),
+        job_id=job.id, status=job.status, queue=queue_name, position=position or 0, estimated_wait_s=wait_s or 0.0
     )
 
 
-def check_audio(source: BinaryIO, size: int, settings: Settings) -> str:
-    """The upload's audio format, or the refusal that fits it."""
+def check_audio(source: BinaryIO, size: int, settings: Settings) -> tuple[str, AudioInfo]:
+    """The upload's audio format and what the probe found, or the refusal that fits it."""
     if size == 0:
         raise BadRequest("empty_file", "The uploaded file is empty.")
     if size > settings.max_upload_bytes:
@@ -86,25 +86,15 @@ def check_audio(source: BinaryIO, size: int, settings: Settings) -> str:
     source.seek(0)
     if audio_format is None:
         raise UnsupportedMediaType(
-            "unsupported_media_type",
-            "The file is not audio in a supported format (wav, flac, mp3, ogg, m4a, webm).",
+            "unsupported_media_type", "The file is not audio in a supported format (wav, flac, mp3, ogg, m4a, webm)."
         )
     try:
-        probe_audio(source)
+        info = probe_audio(source)
     except AudioDecodeError as exc:
         raise BadRequest("undecodable_audio", str(exc)) from exc
     finally:
         source.seek(0)
-    return audio_format
-
-
-def estimate_wait_s(position: int, queue_name: QueueName, repository: JobRepository, settings: Settings) -> float:
-    """Jobs ahead, times the recent mean processing time, divided by the workers that share them."""
-    if position == 0:
-        return 0.0
-    per_job = repository.mean_processing_s() or DEFAULT_PROCESSING_S
-    workers = 1 if queue_name == BACKGROUND else max(1, connected_workers(settings))
-    return position * per_job / workers
+    return audio_format, info
 
 
 def _undo(session: Session, repository: JobRepository, job_id: str, storage: Storage, url: str) -> None:

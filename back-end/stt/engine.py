@@ -15,6 +15,11 @@ SegmentCallback = Callable[[Segment], None]
 class SttEngine(Protocol):
     name: str
 
-    def transcribe(self, audio: npt.NDArray[np.float32], on_segment: SegmentCallback | None = None) -> AnalysisResult:
-        """Transcribe 16 kHz mono float32 audio."""
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        on_segment: SegmentCallback | None = None,
+        word_timestamps: bool = False,
+    ) -> AnalysisResult:
+        """Transcribe 16 kHz mono float32 audio; `on_segment` may raise to stop early."""
         ...

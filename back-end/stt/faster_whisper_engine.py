@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audio.decode import STT_SAMPLE_RATE
-from schemas.analysis import AnalysisResult, Segment
+from schemas.analysis import AnalysisResult, Segment, Word
 from stt.engine import SegmentCallback
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,24 @@ class FasterWhisperEngine:
             },
         )
 
-    def transcribe(self, audio: npt.NDArray[np.float32], on_segment: SegmentCallback | None = None) -> AnalysisResult:
-        pieces, info = self.model.transcribe(audio, beam_size=self.beam_size, vad_filter=False)
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        on_segment: SegmentCallback | None = None,
+        word_timestamps: bool = False,
+    ) -> AnalysisResult:
+        pieces, info = self.model.transcribe(
+            audio, beam_size=self.beam_size, vad_filter=False, word_timestamps=word_timestamps
+        )
         segments: list[Segment] = []
         for piece in pieces:  # a generator: decoding happens as we iterate
-            segment = Segment(start=round(piece.start, 3), end=round(piece.end, 3), text=piece.text.strip())
+            words = [Word(start=round(w.start, 3), end=round(w.end, 3), word=w.word) for w in piece.words or ()]
+            segment = Segment(
+                start=round(piece.start, 3),
+                end=round(piece.end, 3),
+                text=piece.text.strip(),
+                words=words if word_timestamps else None,
+            )
             segments.append(segment)
             if on_segment is not None:
                 on_segment(segment)

@@ -2,13 +2,17 @@
 
 It fetches the upload from storage, decodes it, transcribes it with the process's model, and reports each
 step (started, completed, failed): from an RQ worker through the signed results webhook, from the API process
-directly; either way `services.job_events.record_event` writes it to the job row.
+directly; either way `services.job_events.record_event` writes it to the job row. Progress (step, and how far
+decoding has come) goes straight to the job's event stream in Redis, in both modes.
+
 Under RQ a transient error is raised so RQ retries it (`Retry(max=MAX_RETRIES)`); a permanent one (audio that
-cannot be decoded, a file missing from storage) cancels the remaining retries and fails the job at once.
+cannot be decoded, a file missing from storage) cancels the remaining retries and fails the job at once. A
+canceled job stops between two segments and reports nothing: the API has already recorded the cancellation.
 """
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +21,16 @@ from typing import Any
 from rq import get_current_job
 from rq.job import Job as RqJob
 
-from audio.decode import AudioDecodeError, decode_for_stt
+from audio.decode import STT_SAMPLE_RATE, AudioDecodeError, decode_for_stt
 from core.settings import Settings, get_settings
+from events.job_stream import publish
+from events.progress import ProgressReporter
+from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
 from services.job_events import record_event_in_process
 from storage import ObjectNotFound, storage_for_url
 from stt import get_engine
+from tasks.cancellation import JobCanceled, raise_if_canceled
 from webhooks.sender import deliver
 
 log = logging.getLogger(__name__)
@@ -35,9 +43,12 @@ class Failure:
     permanent: bool
 
 
-def process_audio_analysis(job_id: str, s3_url: str, token_info: dict[str, Any]) -> dict[str, Any]:
+def process_audio_analysis(
+    job_id: str, s3_url: str, token_info: dict[str, Any], word_timestamps: bool = False
+) -> dict[str, Any]:
     """Transcribe the audio at `s3_url` (a storage URL) for job `job_id`, uploaded by `token_info["sub"]`."""
     settings = get_settings()
+    redis = get_redis(settings)
     rq_job = get_current_job()
     attempt = _count_attempt(rq_job)
     worker_id = (rq_job.worker_name if rq_job else None) or settings.worker_id
@@ -45,22 +56,30 @@ def process_audio_analysis(job_id: str, s3_url: str, token_info: dict[str, Any])
 
     def report(kind: str, **fields: Any) -> None:
         event = AnalysisEvent(
-            job_id=job_id,
-            event=kind,
-            attempt=attempt,
-            worker_id=worker_id,
-            occurred_at=datetime.now(UTC),
-            **fields,
+            job_id=job_id, event=kind, attempt=attempt, worker_id=worker_id, occurred_at=datetime.now(UTC), **fields
         )
         if rq_job is None:
             record_event_in_process(event, settings)
         else:
             deliver(event, settings)
 
-    report("started")
-    log.info("job started", extra=context)
+    def send_progress(data: dict[str, Any]) -> None:
+        publish(redis, job_id, "progress", data)
+
+    progress = ProgressReporter(job_id, send_progress)
     try:
-        result = analyse(s3_url, settings)
+        raise_if_canceled(redis, job_id)
+        report("started")
+        log.info("job started", extra=context)
+        result = analyse(s3_url, settings, progress, word_timestamps, lambda: raise_if_canceled(redis, job_id))
+        progress.enter("delivering")
+        report("completed", result=result)
+    except JobCanceled:
+        log.info("job canceled", extra=context)
+        if rq_job is None:
+            return {"job_id": job_id, "status": "canceled"}
+        rq_job.retries_left = 0
+        raise
     except Exception as exc:
         failure = classify(exc)
         if failure.permanent and rq_job is not None:
@@ -72,18 +91,35 @@ def process_audio_analysis(job_id: str, s3_url: str, token_info: dict[str, Any])
         if rq_job is None:
             return {"job_id": job_id, "status": "failed", "code": failure.code}
         raise  # RQ records the traceback, and retries unless that was the last attempt
-    report("completed", result=result)
     log.info("job completed", extra={**context, "audio_s": result.duration})
     return {"job_id": job_id, "status": "completed", "audio_s": result.duration}
 
 
-def analyse(audio_url: str, settings: Settings) -> AnalysisResult:
-    """Fetch, decode and transcribe: the work itself, without any reporting."""
+def analyse(
+    audio_url: str,
+    settings: Settings,
+    progress: ProgressReporter,
+    word_timestamps: bool = False,
+    check_canceled: Callable[[], None] = lambda: None,
+) -> AnalysisResult:
+    """Fetch, decode and transcribe, telling `progress` how far it is; `check_canceled` may raise to stop."""
     with tempfile.TemporaryDirectory(prefix="stt-") as scratch:
         path = Path(scratch) / "audio"
+        progress.enter("downloading")
         storage_for_url(audio_url, settings).fetch(audio_url, path)
+        check_canceled()
+        progress.enter("decoding")
         audio = decode_for_stt(path)
-    return get_engine(settings).transcribe(audio)
+    progress.duration_s = len(audio) / STT_SAMPLE_RATE
+    progress.enter("transcribing")
+
+    def on_segment(end_s: float) -> None:
+        check_canceled()
+        progress.decoded_until(end_s)
+
+    return get_engine(settings).transcribe(
+        audio, on_segment=lambda segment: on_segment(segment.end), word_timestamps=word_timestamps
+    )
 
 
 def classify(exc: Exception) -> Failure:

@@ -7,6 +7,7 @@ current job finish, then the worker exits.
 """
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -19,12 +20,22 @@ from core.settings import Settings, get_settings
 from queueing.connection import get_worker_redis
 from queueing.queues import WORKER_QUEUES, get_queue
 from stt import get_engine
+from tasks.cancellation import request_stop
 
 log = logging.getLogger("workers.rq_worker")
 
 
 class SttWorker(SimpleWorker):
     """A SimpleWorker whose process holds the one STT model every job uses."""
+
+    def kill_horse(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """RQ's stop-job command. There is no horse to kill: ask the running task to stop between two segments.
+
+        (A SimpleWorker's cold shutdown does not come here: it has no horse pid.)
+        """
+        job_id = self.get_current_job_id()
+        if job_id is not None:
+            request_stop(job_id)
 
 
 def build_worker(settings: Settings) -> SttWorker:

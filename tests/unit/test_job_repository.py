@@ -243,21 +243,19 @@ def test_get_for_owner(db_url: str) -> None:
         assert repo.get_for_owner("no-such-job", OWNER) is None
 
 
-def test_mean_processing_s_is_none_without_completed_jobs(db_url: str) -> None:
+def test_processing_rate_is_none_without_completed_jobs(db_url: str) -> None:
     add_job(db_url)
     apply(db_url, started())
-    add_job(db_url, make_job("job2"))
-    apply(db_url, started("job2"))
-    apply(db_url, failed("job2"))
+    apply(db_url, failed())
     with open_session(db_url) as session:
-        assert JobRepository(session).mean_processing_s() is None
+        assert JobRepository(session).seconds_per_audio_second() is None
 
 
-def test_mean_processing_s_averages_completed_jobs(db_url: str) -> None:
-    for job_id, seconds in (("job1", 4), ("job2", 10)):
+def test_processing_rate_is_time_spent_over_audio_processed(db_url: str) -> None:
+    for job_id, seconds, audio_s in (("job1", 4, 8.0), ("job2", 10, 12.0)):
         add_job(db_url, make_job(job_id))
         apply(db_url, started(job_id))
-        apply(db_url, completed(job_id, at=T0 + timedelta(seconds=seconds)))
+        apply(db_url, completed(job_id, at=T0 + timedelta(seconds=seconds), duration=audio_s))
     # Neither a failed job nor a completed one that never reported `started` counts.
     add_job(db_url, make_job("job3"))
     apply(db_url, started("job3"))
@@ -265,7 +263,7 @@ def test_mean_processing_s_averages_completed_jobs(db_url: str) -> None:
     add_job(db_url, make_job("job4"))
     apply(db_url, completed("job4", at=T0 + timedelta(seconds=200)))
     with open_session(db_url) as session:
-        assert JobRepository(session).mean_processing_s() == pytest.approx(7.0)
+        assert JobRepository(session).seconds_per_audio_second() == pytest.approx(14 / 20)
 
 
 def test_datetimes_read_back_as_aware_utc(db_url: str) -> None:
@@ -282,19 +280,26 @@ def test_datetimes_read_back_as_aware_utc(db_url: str) -> None:
     assert job.completed_at is not None
     assert job.started_at is not None
     assert (job.completed_at - job.started_at).total_seconds() == 9
-    with open_session(db_url) as session:
-        assert JobRepository(session).mean_processing_s() == pytest.approx(9.0)
 
 
-def test_count_active(db_url: str) -> None:
-    add_job(db_url, make_job("job1"))
-    add_job(db_url, make_job("job2"))
-    add_job(db_url, make_job("job3", queue="high_priority", priority="high"))
-    apply(db_url, started("job2"))
-    add_job(db_url, make_job("job4"))
-    apply(db_url, completed("job4"))
+def test_queued_ahead_counts_high_priority_first_then_older_jobs_of_the_same_queue(db_url: str) -> None:
+    def queued(job_id: str, queue: str, second: int, audio_s: float) -> Job:
+        priority = "high" if queue == "high_priority" else "normal"
+        created = T0 + timedelta(seconds=second)
+        return make_job(job_id, queue=queue, priority=priority, created_at=created, audio_duration_s=audio_s)
+
+    add_job(db_url, queued("n1", "audio_analysis", 1, 10.0))
+    add_job(db_url, queued("n2", "audio_analysis", 2, 20.0))
+    add_job(db_url, queued("h1", "high_priority", 3, 5.0))
+    add_job(db_url, queued("n3", "audio_analysis", 4, 40.0))
+    add_job(db_url, queued("h2", "high_priority", 5, 7.0))
+    add_job(db_url, queued("b1", "background", 0, 99.0))
+    apply(db_url, started("n1"))  # taken by a worker: no longer ahead of anyone
     with open_session(db_url) as session:
         repo = JobRepository(session)
-        assert repo.count_active("audio_analysis") == 2
-        assert repo.count_active("high_priority") == 1
-        assert repo.count_active("background") == 0
+
+        assert repo.queued_ahead(load(db_url, "n2")) == (2, 12.0)  # both high-priority jobs, none older
+        assert repo.queued_ahead(load(db_url, "n3")) == (3, 32.0)  # n2 and both high-priority jobs
+        assert repo.queued_ahead(load(db_url, "h1")) == (0, 0.0)
+        assert repo.queued_ahead(load(db_url, "h2")) == (1, 5.0)
+        assert repo.queued_ahead(load(db_url, "b1")) == (0, 0.0)

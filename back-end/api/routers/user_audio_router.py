@@ -5,17 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.responses import error_responses
 from core.errors import BadRequest
 from queueing.queues import Priority
-from schemas.job import ErrorBody, JobAccepted
+from schemas.job import JobAccepted
 from services.uploads import accept_upload
 
 router = APIRouter(prefix="/api", tags=["audio"])
 
-_ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 413, 415, 503)}
+_ERRORS = error_responses(400, 401, 413, 415, 503)
 
 
-@router.post("/audio", status_code=202, response_model=JobAccepted, responses=_ERRORS)  # type: ignore[arg-type]
+@router.post("/audio", status_code=202, response_model=JobAccepted, responses=_ERRORS)
 def create_audio_job(
     user: CurrentUser,
     settings: SettingsDep,
@@ -23,7 +24,10 @@ def create_audio_job(
     background_tasks: BackgroundTasks,
     file: Annotated[UploadFile | None, File(description="The recording (wav, flac, mp3, ogg, m4a, webm)")] = None,
     priority: Annotated[Priority, Form()] = "normal",
+    word_timestamps: Annotated[bool, Form(description="Also time every word")] = False,
 ) -> JobAccepted:
     if file is None:
         raise BadRequest("missing_file", "Send the recording in the multipart field 'file'.")
-    return accept_upload(file.file, file.size or 0, file.filename, priority, user, settings, session, background_tasks)
+    return accept_upload(
+        file.file, file.size or 0, file.filename, priority, word_timestamps, user, settings, session, background_tasks
+    )

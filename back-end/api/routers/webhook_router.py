@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from api.deps import SessionDep, SettingsDep
+from api.responses import error_responses
 from core.errors import BadRequest, PayloadTooLarge, Unauthorized
 from schemas.analysis import AnalysisEvent
-from schemas.job import ErrorBody
 from services.job_events import record_event
 from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, InvalidSignature, verify
 
@@ -16,7 +16,7 @@ MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 """A transcript of hours of speech fits easily; anything bigger is refused before it is read whole."""
 
 
-@router.post("/analysis", responses={code: {"model": ErrorBody} for code in (400, 401, 404, 413)})
+@router.post("/analysis", responses=error_responses(400, 401, 404, 413))
 async def receive_analysis_event(request: Request, settings: SettingsDep, session: SessionDep) -> dict[str, bool]:
     body = bytearray()
     async for chunk in request.stream():

@@ -1,0 +1,57 @@
+"""Canceling a job: recorded at once, then taken out of RQ or stopped where it runs."""
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job as RqJob
+from rq.job import JobStatus as RqStatus
+from sqlalchemy.orm import Session
+
+from core.errors import Conflict
+from core.settings import Settings
+from db.models import Job, JobStatus
+from queueing.connection import get_redis
+from queueing.queues import BACKGROUND
+from services.job_events import announce
+from tasks.cancellation import mark_canceled
+
+log = logging.getLogger(__name__)
+
+_WAITING = (RqStatus.QUEUED, RqStatus.SCHEDULED, RqStatus.DEFERRED)
+
+
+def cancel_job(job: Job, session: Session, settings: Settings) -> Job:
+    """Mark the job canceled; a result that arrives later changes nothing (the row is terminal)."""
+    if job.status.is_terminal:
+        raise Conflict("job_finished", f"The job has already ended ({job.status.value}).")
+    job.status = JobStatus.CANCELED
+    job.completed_at = datetime.now(UTC)
+    job.current_step = None
+    session.commit()
+    connection = get_redis(settings)
+    try:
+        mark_canceled(connection, job.id)  # a task in any process sees it between two segments
+        if job.queue != BACKGROUND:
+            _stop_in_rq(connection, job.id)
+    except RedisError as exc:
+        log.warning("cancel not signalled to the queue", extra={"job_id": job.id, "error": repr(exc)})
+    announce(job, "canceled", settings)
+    log.info("job canceled", extra={"job_id": job.id})
+    return job
+
+
+def _stop_in_rq(connection: object, job_id: str) -> None:
+    try:
+        rq_job = RqJob.fetch(job_id, connection=connection)  # type: ignore[arg-type]
+    except NoSuchJobError:
+        return
+    status = rq_job.get_status()
+    if status in _WAITING:
+        rq_job.cancel()  # out of its queue (or the scheduler's registry) before any worker takes it
+    elif status == RqStatus.STARTED:
+        with contextlib.suppress(InvalidJobOperation):  # between dequeue and start: the marker stops it instead
+            send_stop_job_command(connection, job_id)  # type: ignore[arg-type]

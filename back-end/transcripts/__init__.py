@@ -1,0 +1,1 @@
+"""A finished job's result, rendered as text, SRT or WebVTT."""

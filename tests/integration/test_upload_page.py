@@ -1,0 +1,191 @@
+"""The upload page in headless Chromium against the real stack, in both dispatch modes: three files at once, live
+progress over Server-Sent Events, transcripts and downloads; and an upload the API refuses."""
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from core.security import create_token
+from tests.conftest import REPO_ROOT, SAMPLES, reference_text, word_error_rate
+from tests.integration.conftest import ApiClient, Stack
+
+MAX_WER = 0.3
+PAGE_DEADLINE_MS = 90_000
+"""How long the three jobs may take, from choosing the files to the last transcript on the page."""
+
+OUTPUT = REPO_ROOT / "test-output"
+UPLOADS = ("hello.wav", "weather.mp3", "travel.webm")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+ROWS_FINISHED = """n => {
+    const rows = [...document.querySelectorAll('[data-testid="job-row"]')];
+    const over = ["completed", "failed", "canceled", "error", "disconnected"];
+    return rows.length === n && rows.every(row => over.includes(row.dataset.state));
+}"""
+
+SRT_CUE = re.compile(r"(\d+)\n(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})\n(\S.*)", re.DOTALL)
+
+
+@dataclass
+class PageSession:
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    """Uncaught exceptions in the page."""
+    foreign: list[str] = field(default_factory=list)
+    """Requests to anywhere but the API: there must be none."""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@contextmanager
+def upload_page(browser: Browser, api: ApiClient, user: str = "alice") -> Iterator[PageSession]:
+    """The page, opened from the API, with `user`'s token set through the token form."""
+    context = browser.new_context(base_url=api.base_url, viewport={"width": 1000, "height": 800})
+    try:
+        page = context.new_page()
+        session = PageSession(page)
+        page.on("pageerror", lambda error: session.errors.append(str(error)))
+        page.on(
+            "request", lambda r: None if r.url.startswith((api.base_url, "data:")) else session.foreign.append(r.url)
+        )
+        page.goto("/")
+        page.fill("#token", create_token(api.jwt_secret.encode(), user))
+        page.click("#use-token")
+        expect(page.locator("#token-state")).to_have_text("token set")
+        yield session
+    finally:
+        context.close()
+
+
+def row_named(page: Page, name: str) -> Locator:
+    return page.get_by_test_id("job-row").filter(has=page.locator(".job-name", has_text=name))
+
+
+def assert_valid_srt(srt: str) -> None:
+    blocks = [block for block in srt.replace("\r\n", "\n").strip().split("\n\n") if block.strip()]
+    assert blocks, f"empty SRT: {srt!r}"
+    previous_end = "00:00:00,000"
+    for number, block in enumerate(blocks, start=1):
+        cue = SRT_CUE.fullmatch(block.strip())
+        assert cue, f"not an SRT cue: {block!r}"
+        assert int(cue[1]) == number, f"cue {cue[1]} where {number} was due"
+        assert previous_end <= cue[2] <= cue[3], f"times out of order in {block!r}"  # fixed-width: text order
+        previous_end = cue[3]
+
+
+@pytest.mark.parametrize("mode", ["rq", "background"])
+def test_three_uploads_show_live_progress_transcripts_and_downloads(
+    stack: Stack, browser: Browser, mode: str, record_property: Callable[[str, object], None]
+) -> None:
+    if mode == "rq":
+        api = stack.api()
+        stack.workers(1)
+    else:
+        api = stack.api(USE_RQ_QUEUE="false")
+    OUTPUT.mkdir(exist_ok=True)
+    screenshot = OUTPUT / f"upload-page-{mode}.png"
+    screenshot.unlink(missing_ok=True)
+
+    with upload_page(browser, api) as session:
+        page = session.page
+        started = time.monotonic()
+        page.set_input_files("#files", [SAMPLES / name for name in UPLOADS])
+        expect(page.get_by_test_id("job-row")).to_have_count(len(UPLOADS))
+        try:
+            page.wait_for_function(ROWS_FINISHED, arg=len(UPLOADS), timeout=PAGE_DEADLINE_MS)
+            elapsed_s = time.monotonic() - started
+        finally:
+            page.screenshot(path=screenshot, full_page=True)  # of a failing page too
+        assert screenshot.stat().st_size > 0
+
+        for name in UPLOADS:
+            row = row_named(page, name)
+            status = row.get_by_test_id("job-status").text_content()
+            assert row.get_attribute("data-state") == "completed", f"{name}: {status}"
+            assert status == "completed"
+            assert row.get_by_test_id("job-progress").evaluate("bar => bar.value") == 100
+            expect(row.get_by_test_id("job-cancel")).to_be_hidden()
+            transcript = row.get_by_test_id("job-transcript").text_content() or ""
+            wer = word_error_rate(reference_text(SAMPLES / name), transcript)
+            assert wer <= MAX_WER, f"{name}: WER {wer:.2f} for {transcript!r}"
+
+            # The links authenticate with the page's cookie, as a click on them would: no Authorization header.
+            links = {f: row.get_by_test_id(f"download-{f}").get_attribute("href") for f in ("txt", "srt", "vtt")}
+            job_id = row.get_attribute("data-job-id")
+            assert links == {f: f"/api/jobs/{job_id}/transcript?format={f}" for f in links}
+            downloads = {f: page.request.get(str(href)) for f, href in links.items()}
+            assert all(d.status == 200 for d in downloads.values()), {f: d.status for f, d in downloads.items()}
+            assert_valid_srt(downloads["srt"].text())
+            assert downloads["vtt"].text().startswith("WEBVTT")
+            assert word_error_rate(reference_text(SAMPLES / name), downloads["txt"].text()) <= MAX_WER
+
+        latencies = page.evaluate("window.progressLatencies")
+        assert latencies, "no progress event reached the page"
+        median_ms = 1000 * statistics.median(latencies)
+        measured = {
+            "mode": mode,
+            "progress_events": len(latencies),
+            "progress_latency_median_ms": round(median_ms, 1),
+            "progress_latency_max_ms": round(1000 * max(latencies), 1),
+            "three_jobs_s": round(elapsed_s, 2),
+        }
+        for key, value in measured.items():
+            record_property(key, value)
+        (OUTPUT / f"upload-page-{mode}.json").write_text(json.dumps(measured, indent=2) + "\n")
+        print(f"upload page ({mode}): {measured}")
+        assert not session.errors, session.errors
+        assert not session.foreign, f"the page loaded something from elsewhere: {session.foreign}"
+
+
+def test_a_text_file_named_wav_shows_the_api_message_and_no_progress(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    api = stack.api(USE_RQ_QUEUE="false")
+    fake = tmp_path / "notes.wav"
+    fake.write_text("Minutes of the meeting: nothing was recorded, this is only text.\n" * 20)
+    with fake.open("rb") as body:
+        refused = httpx.post(
+            f"{api.base_url}/api/audio", headers=api.headers("alice"), files={"file": (fake.name, body)}, timeout=30
+        )
+    assert refused.status_code == 415, refused.text
+    message = refused.json()["error"]["message"]
+
+    with upload_page(browser, api) as session:
+        page = session.page
+        page.set_input_files("#files", fake)
+        row = page.get_by_test_id("job-row")
+        expect(row).to_have_attribute("data-state", "error")
+        expect(row.get_by_test_id("job-status")).to_have_text(message)
+        bar = row.get_by_test_id("job-progress")
+        expect(bar).to_be_hidden()
+        page.wait_for_timeout(1000)  # nothing may start moving afterwards either
+        assert bar.evaluate("bar => bar.value") == 0
+        assert row.get_attribute("data-job-id") is None
+        expect(row.get_by_test_id("job-transcript")).to_be_hidden()
+        expect(row.get_by_test_id("job-cancel")).to_be_hidden()
+        assert not session.errors, session.errors
+        assert not session.foreign, session.foreign
