@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo run worker test test-unit test-integration lint format clean
+.PHONY: help install browser demo run worker test test-unit test-integration lint format clean
 
 help:
 	@echo "make demo   - start embedded Redis + API + 1 worker, transcribe a sample, stop"
@@ -21,6 +21,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The upload page is tested in a real headless Chromium: Debian's package, never a browser download.
+browser:
+	@command -v chromium >/dev/null || { \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+
 demo: $(STAMP)
 	$(PY) back-end/demo.py
 
@@ -33,15 +39,15 @@ worker: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy back-end
+	$(VENV)/bin/mypy back-end client
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest
 
 test-unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) browser
 	$(VENV)/bin/pytest tests/integration
 
 format: $(STAMP)

@@ -50,7 +50,7 @@ class JobRepository:
             job.status = JobStatus.STARTED
             job.started_at = event.occurred_at
             job.retry_count = event.attempt - 1
-            job.current_step = "transcribing"
+            job.current_step = "downloading"  # the task reports its own steps from here on
             job.progress = 0
         elif event.event == "completed" and event.result is not None:
             job.status = JobStatus.COMPLETED

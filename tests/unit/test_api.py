@@ -24,13 +24,6 @@ WAV = (SAMPLES / "hello.wav").read_bytes()
 
 
 @pytest.fixture
-def fake_redis(monkeypatch: pytest.MonkeyPatch) -> fakeredis.FakeRedis:
-    connection = fakeredis.FakeRedis()
-    monkeypatch.setattr("queueing.dispatch.get_redis", lambda _: connection)
-    return connection
-
-
-@pytest.fixture
 def client(app_env: Path, fake_redis: fakeredis.FakeRedis) -> Iterator[TestClient]:
     from main import create_app
 
@@ -268,7 +261,7 @@ def test_signed_webhook_moves_the_job_once(client: TestClient) -> None:
     assert (replay.status_code, replay.json()) == (200, {"applied": False})
     job = client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()
     assert job["status"] == "started"
-    assert job["current_step"] == "transcribing"
+    assert job["current_step"] == "downloading"
 
 
 def test_unsigned_or_forged_webhook_is_401_and_changes_nothing(client: TestClient) -> None:
@@ -306,3 +299,15 @@ def test_upload_reads_the_file_from_a_stream(client: TestClient) -> None:
     response = client.post("/api/audio", headers=bearer("bob"), files={"file": ("x", io.BytesIO(WAV))})
 
     assert response.status_code == 202
+
+
+def test_events_with_redis_down_are_a_json_503(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    job_id = upload(client).json()["job_id"]
+    monkeypatch.setattr("api.routers.job_events_router.redis_url", lambda _: f"redis://127.0.0.1:{free_port()}/0")
+
+    for headers in ({}, {"Last-Event-ID": "1-0"}):
+        response = client.get(f"/api/jobs/{job_id}/events", headers={**bearer("alice"), **headers})
+
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "events_unavailable"
+        assert "Retry-After" in response.headers

@@ -215,14 +215,23 @@ def test_main_prints_the_transcript_and_exits_0(
     assert "completed" in err
 
 
-def test_main_exits_1_when_a_job_fails(audio: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    transport = httpx.MockTransport(fake_server(terminal=FAILED))
+@pytest.mark.parametrize(
+    ("terminal", "reason"),
+    [
+        (FAILED, "Cannot decode it. (undecodable_audio)"),
+        (("2-0", "canceled", status_body("canceled")), "the job was canceled (canceled)"),
+    ],
+)
+def test_main_exits_1_when_a_job_fails_or_is_canceled(
+    terminal: tuple[str, str, dict[str, Any]], reason: str, audio: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transport = httpx.MockTransport(fake_server(terminal=terminal))
     code = main(["transcribe", str(audio), "--format", "srt", "--token", "tok"], transport=transport)
 
     out, err = capsys.readouterr()
     assert code == 1
     assert out == ""
-    assert f"{audio}: Cannot decode it. (undecodable_audio)" in err
+    assert f"{audio}: {reason}" in err
 
 
 def test_main_goes_on_after_a_refused_upload_and_exits_1(

@@ -124,7 +124,7 @@ def test_started_marks_the_job_started(db_url: str) -> None:
     job = load(db_url)
     assert job.status == JobStatus.STARTED
     assert job.started_at == T0
-    assert job.current_step == "transcribing"
+    assert job.current_step == "downloading"
     assert job.progress == 0
     assert job.retry_count == 0
     assert job.worker_id == "worker-a"

@@ -7,11 +7,13 @@ proxies from closing an idle stream. The database is read once at the start, and
 case the stream lost a terminal event (e.g. Redis restarted): no tight polling.
 """
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -19,12 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CurrentReader, SettingsDep
 from api.responses import error_responses
 from api.routers.jobs_router import job_status, owned_job
-from core.errors import BadRequest
+from core.errors import BadRequest, ServiceUnavailable
 from core.settings import Settings
 from db.engine import open_session
 from events.job_stream import is_event_id, last_event_id, read_after
 from queueing.connection import CONNECT_TIMEOUT_S, redis_url
 from schemas.job import JobRead
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -35,7 +39,7 @@ IDLE_BLOCK_MS = 15_000
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 404, 503),
 )
 async def stream_job_events(
     job_id: str,
@@ -52,11 +56,15 @@ async def stream_job_events(
     )
     try:
         # The stream position first, then the row: an event landing in between is sent, not skipped.
-        cursor = resume_after or await last_event_id(redis, job_id)
+        cursor = await last_event_id(redis, job_id)  # also proves Redis answers, before the response starts
         first = await run_in_threadpool(_read_status, job_id, user.user_id, settings)  # 404 before streaming
+    except RedisError as exc:
+        await redis.aclose()
+        raise ServiceUnavailable("events_unavailable", "Live events are unavailable; try again shortly.") from exc
     except BaseException:
         await redis.aclose()
         raise
+    cursor = resume_after or cursor
     events = _events(redis, job_id, user.user_id, None if resume_after else first, cursor, settings)
     return EventSourceResponse(events, background=BackgroundTask(redis.aclose))
 
@@ -71,7 +79,11 @@ async def _events(
         if first.status.is_terminal:
             return
     while True:
-        events = await read_after(redis, job_id, cursor, IDLE_BLOCK_MS)
+        try:
+            events = await read_after(redis, job_id, cursor, IDLE_BLOCK_MS)
+        except RedisError as exc:  # end the stream cleanly: the client resumes from its Last-Event-ID
+            log.warning("event stream interrupted", extra={"job_id": job_id, "error": repr(exc)})
+            return
         for event in events:
             yield ServerSentEvent(data=event.data, event=event.kind, id=event.id)
             if event.is_terminal:
