@@ -311,3 +311,19 @@ def test_events_with_redis_down_are_a_json_503(client: TestClient, monkeypatch: 
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "events_unavailable"
         assert "Retry-After" in response.headers
+
+
+def test_result_arriving_for_a_canceled_job_changes_nothing(client: TestClient) -> None:
+    job_id = upload(client).json()["job_id"]
+    canceled = client.delete(f"/api/jobs/{job_id}/cancel", headers=bearer("alice"))
+    result = {"text": "too late", "language": "en", "duration": 6.4, "segments": []}
+    late = AnalysisEvent(
+        job_id=job_id, event="completed", attempt=1, worker_id="w1", occurred_at="2026-01-01T00:00:09Z", result=result
+    )
+
+    response = signed_post(client, late.model_dump_json().encode())
+
+    assert canceled.json()["status"] == "canceled"
+    assert (response.status_code, response.json()) == (200, {"applied": False})
+    job = client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()
+    assert (job["status"], job["result"]) == ("canceled", None)

@@ -1,0 +1,32 @@
+"""The command-line client against a live stack, in both dispatch modes: three files, three transcripts."""
+
+import re
+
+import pytest
+
+from client.__main__ import main
+from core.security import create_token
+from tests.conftest import SAMPLES, reference_text, word_error_rate
+from tests.integration.conftest import Stack
+
+FILES = [SAMPLES / name for name in ("hello.wav", "weather.mp3", "travel.webm")]
+
+
+@pytest.mark.parametrize("mode", ["rq", "background"])
+def test_cli_transcribes_three_files(stack: Stack, mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+    api = stack.api(USE_RQ_QUEUE="false") if mode == "background" else stack.api()
+    if mode == "rq":
+        stack.workers(2)
+    token = create_token(api.jwt_secret.encode(), "cli-user")
+
+    code = main(["transcribe", *map(str, FILES), "--url", api.base_url, "--token", token])
+
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    transcripts = dict(re.findall(r"==> (.+?) <==\n(.+?)\n\n", out, flags=re.DOTALL))
+    assert set(transcripts) == {str(f) for f in FILES}
+    for path in FILES:
+        assert word_error_rate(reference_text(path), transcripts[str(path)]) <= 0.3
+    for path in FILES:  # off a terminal, each status change is a line on stderr
+        assert f"{path.name}: transcribing" in err
+        assert f"{path.name}: completed" in err
