@@ -1,5 +1,6 @@
 """The API's composition root: `cd back-end && uvicorn main:app`."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,17 +9,38 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from api.routers import health_router, job_events_router, jobs_router, user_audio_router, web_router, webhook_router
+from api.routers import (
+    admin_router,
+    health_router,
+    job_events_router,
+    jobs_router,
+    user_audio_router,
+    web_router,
+    webhook_router,
+)
 from api.upload_limit import UploadSizeLimit
 from core.errors import install_error_handlers
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from db.engine import migrate
+from services.reconciler import reconcile_if_leader
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    await run_in_threadpool(migrate, get_settings().sqlalchemy_url)
+    settings = get_settings()
+    await run_in_threadpool(migrate, settings.sqlalchemy_url)
+    reconciler = asyncio.create_task(reconcile_forever(settings))  # once at start, then every interval
     yield
+    reconciler.cancel()
+
+
+async def reconcile_forever(settings: Settings) -> None:
+    while True:
+        try:
+            await run_in_threadpool(reconcile_if_leader, settings)
+        except Exception:
+            logging.getLogger(__name__).exception("reconciler pass failed")
+        await asyncio.sleep(settings.reconcile_interval_s)
 
 
 def create_app() -> FastAPI:
@@ -26,7 +48,16 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Audio transcription jobs", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, path="/api/audio", max_file_bytes=lambda: get_settings().max_upload_bytes)
-    for module in (health_router, user_audio_router, jobs_router, job_events_router, webhook_router, web_router):
+    routers = (
+        health_router,
+        user_audio_router,
+        jobs_router,
+        job_events_router,
+        admin_router,
+        webhook_router,
+        web_router,
+    )
+    for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_router.WEB_DIR), name="static")
     return app

@@ -7,7 +7,7 @@ from fastapi import Cookie, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from core.errors import Unauthorized
+from core.errors import Forbidden, Unauthorized
 from core.security import Principal, decode_token
 from core.settings import Settings, get_settings
 from db.engine import open_session
@@ -51,3 +51,14 @@ def get_current_reader(
 
 
 CurrentReader = Annotated[Principal, Depends(get_current_reader)]
+
+ADMIN_ROLE = "admin"
+
+
+def get_admin_user(user: CurrentUser) -> Principal:
+    if user.role != ADMIN_ROLE:
+        raise Forbidden("admin_only", "This needs the admin role.")
+    return user
+
+
+AdminUser = Annotated[Principal, Depends(get_admin_user)]

@@ -3,6 +3,7 @@
 AppError                  500 internal_error, the root
 ├── BadRequest            400 no file, empty file, undecodable audio, invalid fields
 ├── Unauthorized          401 missing, invalid or expired token; unsigned or forged webhook
+├── Forbidden             403 the token is valid but its role may not do this
 ├── NotFound              404 unknown route or job, or a job of another user
 ├── Conflict              409 the job does not allow this now (cancel a finished job, …)
 ├── PayloadTooLarge       413 upload over MAX_UPLOAD_MB, webhook body over its cap
@@ -41,6 +42,10 @@ class Unauthorized(AppError):
     status_code = 401
 
 
+class Forbidden(AppError):
+    status_code = 403
+
+
 class NotFound(AppError):
     status_code = 404
 
@@ -68,7 +73,13 @@ def error_response(status_code: int, code: str, message: str, headers: dict[str,
     return JSONResponse({"error": {"code": code, "message": message}}, status_code, headers=headers)
 
 
-_HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:

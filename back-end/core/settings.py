@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     job_timeout: str = "15m"
     max_retries: int = Field(default=3, ge=0)
     retry_intervals: list[int] = [10, 30, 60]
+    fallback_to_background: bool = True
+    """With Redis unreachable at upload: run the job in BackgroundTasks (true) or answer 503 (false)."""
+    queue_max_length: int = Field(default=1000, ge=1)
+    """Beyond this many jobs waiting in RQ, uploads get 503 queue_full."""
+    reconcile_interval_s: int = Field(default=30, ge=1)
+    """How often the API compares the database with Redis (and the age a job needs before it is compared)."""
+    stale_grace_s: int = Field(default=15 * 60, ge=0)
+    """A job started longer than JOB_TIMEOUT plus this ago is taken for lost and run again."""
 
     # Redis: REDIS_URL wins; else REDIS_HOST & co.; else an embedded redis-server under DATA_DIR.
     redis_url: str | None = None

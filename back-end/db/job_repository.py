@@ -3,11 +3,13 @@
 Repositories flush, they never commit: the request (or task) boundary commits.
 """
 
+from datetime import datetime
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Job, JobStatus
-from queueing.queues import AUDIO_ANALYSIS, HIGH_PRIORITY
+from queueing.queues import AUDIO_ANALYSIS, HIGH_PRIORITY, QueueName
 from schemas.analysis import AnalysisEvent
 
 RECENT_JOBS_FOR_ESTIMATE = 20
@@ -71,6 +73,29 @@ class JobRepository:
         job.worker_id = event.worker_id
         self.session.flush()
         return True
+
+    def unfinished(self, created_before: datetime) -> list[Job]:
+        """Queued or started jobs older than `created_before`, oldest first (what the reconciler checks)."""
+        query = (
+            select(Job)
+            .where(Job.status.in_((JobStatus.QUEUED, JobStatus.STARTED)), Job.created_at < created_before)
+            .order_by(Job.created_at)
+        )
+        return list(self.session.scalars(query))
+
+    def reset_to_queued(self, job: Job, queue: QueueName | None = None) -> None:
+        """Back to the start, to be run again (a requeue by an admin, or a job Redis lost)."""
+        job.status = JobStatus.QUEUED
+        job.queue = queue or job.queue
+        job.progress = 0
+        job.current_step = None
+        job.error_code = job.error_message = None
+        job.started_at = job.completed_at = None
+        self.session.flush()
+
+    def find_by_idempotency_key(self, owner_id: str, key: str) -> Job | None:
+        query = select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == key)
+        return self.session.scalars(query).first()
 
     def seconds_per_audio_second(self) -> float | None:
         """Processing time per second of audio, over the most recently completed jobs."""

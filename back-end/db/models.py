@@ -4,7 +4,19 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -52,6 +64,7 @@ class Job(Base):
         Index("ix_jobs_owner_created", "owner_id", "created_at"),
         Index("ix_jobs_status_completed", "status", "completed_at"),
         Index("ix_jobs_status_queue_created", "status", "queue", "created_at"),
+        UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -69,6 +82,8 @@ class Job(Base):
     original_filename: Mapped[str | None] = mapped_column(String(255))
     """Shown to its owner only; never used to build a storage key."""
     word_timestamps: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    """The client's `Idempotency-Key`: one job per key and user for IDEMPOTENCY_WINDOW."""
 
     progress: Mapped[int] = mapped_column(Integer, default=0)
     current_step: Mapped[str | None] = mapped_column(String(32))

@@ -1,25 +1,36 @@
-"""Handing a job to its transport: an RQ queue, or FastAPI's BackgroundTasks when USE_RQ_QUEUE=false.
+"""Handing a job to its transport: an RQ queue, or in-process (BackgroundTasks) when USE_RQ_QUEUE=false.
 
-The transport is the only difference: both run `process_audio_analysis` with the same arguments.
+The transport is the only difference: both run `process_audio_analysis` with the same arguments. When Redis
+cannot be reached at upload, the job falls back to running in the API process (FALLBACK_TO_BACKGROUND), or the
+upload is refused with 503.
 """
 
+import logging
+from collections.abc import Callable
 from typing import Any, TypedDict
 
-from fastapi import BackgroundTasks
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry, Worker
 
 from core.errors import ServiceUnavailable
 from core.settings import Settings
 from queueing.connection import get_redis
-from queueing.queues import BACKGROUND, QueueName, get_queue
+from queueing.queues import BACKGROUND, WORKER_QUEUES, QueueName, get_queue
 from tasks.audio_analysis import process_audio_analysis
+
+log = logging.getLogger(__name__)
 
 RESULT_TTL_S = 3600
 """RQ keeps a finished job's small return value this long; the transcript itself lives in the database."""
 
 FAILURE_TTL_S = 7 * 24 * 3600
-"""Failed RQ jobs (with their tracebacks) stay visible on rq-dashboard for a week."""
+"""Failed RQ jobs (with their tracebacks) stay visible on rq-dashboard for a week: the dead letters."""
+
+QUEUE_FULL_RETRY_AFTER_S = 60
+
+RunInBackground = Callable[..., Any]
+"""`BackgroundTasks.add_task` in a request; a thread starter elsewhere (the reconciler)."""
 
 
 class TaskArgs(TypedDict):
@@ -29,25 +40,51 @@ class TaskArgs(TypedDict):
     word_timestamps: bool
 
 
-def dispatch(args: TaskArgs, queue_name: QueueName, settings: Settings, background_tasks: BackgroundTasks) -> None:
-    """Hand the job over. Raises ServiceUnavailable if Redis fails."""
+def dispatch(
+    args: TaskArgs, queue_name: QueueName, settings: Settings, run_in_background: RunInBackground
+) -> QueueName:
+    """Hand the job over; return where it went (BACKGROUND after a fallback). 503 when it cannot go anywhere."""
     if queue_name == BACKGROUND:
-        background_tasks.add_task(process_audio_analysis, **args)
-        return
+        run_in_background(process_audio_analysis, **args)
+        return BACKGROUND
+    try:
+        enqueue_analysis(args, queue_name, settings, get_redis(settings))
+    except RedisError as exc:
+        if not settings.fallback_to_background:
+            raise ServiceUnavailable("queue_unavailable", "The job queue is unavailable; try again shortly.") from exc
+        log.warning("job %s: Redis unreachable (%r), running it in the API process instead", args["job_id"], exc)
+        run_in_background(process_audio_analysis, **args)
+        return BACKGROUND
+    return queue_name
+
+
+def enqueue_analysis(args: TaskArgs, queue_name: str, settings: Settings, connection: Redis) -> None:
+    get_queue(queue_name, connection).enqueue(
+        process_audio_analysis,
+        kwargs=dict(args),  # passed apart: `job_id` is also RQ's own option, set just below
+        job_id=args["job_id"],
+        retry=Retry(max=settings.max_retries, interval=settings.retry_intervals) if settings.max_retries else None,
+        job_timeout=settings.job_timeout,
+        result_ttl=RESULT_TTL_S,
+        failure_ttl=FAILURE_TTL_S,
+        description=f"audio analysis {args['job_id']}",
+    )
+
+
+def check_capacity(settings: Settings) -> None:
+    """Refuse new work (503 queue_full) while QUEUE_MAX_LENGTH jobs already wait; no opinion without Redis."""
     connection = get_redis(settings)
     try:
-        get_queue(queue_name, connection).enqueue(
-            process_audio_analysis,
-            kwargs=dict(args),  # passed apart: `job_id` is also RQ's own option, set just below
-            job_id=args["job_id"],
-            retry=Retry(max=settings.max_retries, interval=settings.retry_intervals) if settings.max_retries else None,
-            job_timeout=settings.job_timeout,
-            result_ttl=RESULT_TTL_S,
-            failure_ttl=FAILURE_TTL_S,
-            description=f"audio analysis {args['job_id']}",
+        with connection.pipeline(transaction=False) as pipe:
+            for name in WORKER_QUEUES:
+                pipe.llen(get_queue(name, connection).key)
+            waiting = sum(pipe.execute())
+    except RedisError:
+        return  # dispatch decides: fall back, or 503
+    if waiting >= settings.queue_max_length:
+        raise ServiceUnavailable(
+            "queue_full", f"{waiting} jobs are waiting; try again later.", retry_after_s=QUEUE_FULL_RETRY_AFTER_S
         )
-    except RedisError as exc:
-        raise ServiceUnavailable("queue_unavailable", "The job queue is unavailable; try again shortly.") from exc
 
 
 def connected_workers(settings: Settings) -> int:

@@ -1,13 +1,15 @@
 """Accepting an upload: check it is audio, store it, record the job, announce it, hand it to its transport.
 
-A 202 means the stored file and the job row both exist; any refusal leaves neither behind.
+A 202 means the stored file and the job row both exist; any refusal leaves neither behind. The same
+`Idempotency-Key` from the same user within IDEMPOTENCY_WINDOW answers with the first job instead of a new one.
 """
 
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
-from fastapi import BackgroundTasks
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audio.decode import AudioDecodeError, AudioInfo, probe_audio
@@ -17,7 +19,7 @@ from core.security import Principal
 from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
-from queueing.dispatch import TaskArgs, dispatch
+from queueing.dispatch import RunInBackground, TaskArgs, check_capacity, dispatch
 from queueing.queues import BACKGROUND, Priority, queue_name_for
 from schemas.job import JobAccepted, JobRead
 from services.estimates import place_in_line
@@ -26,6 +28,9 @@ from storage import Storage, audio_key, get_storage
 
 log = logging.getLogger(__name__)
 
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
 
 def accept_upload(
     source: BinaryIO,
@@ -33,17 +38,22 @@ def accept_upload(
     filename: str | None,
     priority: Priority,
     word_timestamps: bool,
+    idempotency_key: str | None,
     principal: Principal,
     settings: Settings,
     session: Session,
-    background_tasks: BackgroundTasks,
+    run_in_background: RunInBackground,
 ) -> JobAccepted:
+    repository = JobRepository(session)
+    if idempotency_key is not None and (earlier := _earlier_job(repository, principal, idempotency_key)):
+        return _accepted(earlier, repository, settings)
+    queue_name = queue_name_for(priority) if settings.use_rq_queue else BACKGROUND
+    if queue_name != BACKGROUND:
+        check_capacity(settings)
     audio_format, info = check_audio(source, size, settings)
     job_id = uuid.uuid4().hex
-    queue_name = queue_name_for(priority) if settings.use_rq_queue else BACKGROUND
     storage = get_storage(settings)
     url = storage.put(audio_key(job_id, audio_format), source)
-    repository = JobRepository(session)
     try:
         job = repository.add(
             Job(
@@ -58,22 +68,29 @@ def accept_upload(
                 audio_duration_s=info.duration_s,
                 original_filename=(filename or "")[:255] or None,
                 word_timestamps=word_timestamps,
+                idempotency_key=idempotency_key,
                 progress=0,
                 retry_count=0,
             )
         )
         session.commit()
-        position, wait_s = place_in_line(job, repository, settings)
-        announce(job, "status", settings, JobRead.of(job, position, wait_s))  # before any worker can start it
+        announce(job, "status", settings, JobRead.of(job, *place_in_line(job, repository, settings)))
         args = TaskArgs(job_id=job_id, s3_url=url, token_info=principal.token_info(), word_timestamps=word_timestamps)
-        dispatch(args, queue_name, settings, background_tasks)
+        if (went_to := dispatch(args, queue_name, settings, run_in_background)) != queue_name:
+            job.queue = went_to  # Redis was unreachable: the API process runs it
+            session.commit()
+            announce(job, "status", settings)
+    except IntegrityError:  # the same Idempotency-Key raced in from another request, which won
+        _undo(session, repository, job_id, storage, url)
+        assert idempotency_key is not None
+        winner = repository.find_by_idempotency_key(principal.user_id, idempotency_key)
+        assert winner is not None
+        return _accepted(winner, repository, settings)
     except BaseException:
         _undo(session, repository, job_id, storage, url)
         raise
-    log.info("upload accepted", extra={"job_id": job_id, "queue": queue_name, "audio_bytes": size})
-    return JobAccepted(
-        job_id=job.id, status=job.status, queue=queue_name, position=position or 0, estimated_wait_s=wait_s or 0.0
-    )
+    log.info("job %s accepted on %s (%s bytes)", job_id, job.queue, size)
+    return _accepted(job, repository, settings)
 
 
 def check_audio(source: BinaryIO, size: int, settings: Settings) -> tuple[str, AudioInfo]:
@@ -95,6 +112,25 @@ def check_audio(source: BinaryIO, size: int, settings: Settings) -> tuple[str, A
     finally:
         source.seek(0)
     return audio_format, info
+
+
+def _earlier_job(repository: JobRepository, principal: Principal, key: str) -> Job | None:
+    """The job this user created with `key` within the window; an older one gives its key up."""
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1-255 printable ASCII characters.")
+    job = repository.find_by_idempotency_key(principal.user_id, key)
+    if job is None or job.created_at > datetime.now(UTC) - IDEMPOTENCY_WINDOW:
+        return job
+    job.idempotency_key = None
+    repository.session.commit()
+    return None
+
+
+def _accepted(job: Job, repository: JobRepository, settings: Settings) -> JobAccepted:
+    position, wait_s = place_in_line(job, repository, settings)
+    return JobAccepted(
+        job_id=job.id, status=job.status, queue=job.queue, position=position or 0, estimated_wait_s=wait_s or 0.0
+    )
 
 
 def _undo(session: Session, repository: JobRepository, job_id: str, storage: Storage, url: str) -> None:

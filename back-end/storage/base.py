@@ -15,6 +15,10 @@ class Storage(Protocol):
     scheme: str
     """URL scheme of the objects this backend holds (`local`, `s3`)."""
 
+    def url(self, key: str) -> str:
+        """The URL an object stored under `key` has (whether or not it exists)."""
+        ...
+
     def put(self, key: str, source: BinaryIO) -> str:
         """Store the stream under `key` and return the object's URL."""
         ...

@@ -17,13 +17,16 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
 
+    def url(self, key: str) -> str:
+        return f"{SCHEME}://{key}"
+
     def put(self, key: str, source: BinaryIO) -> str:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".part") as draft:
             shutil.copyfileobj(source, draft, COPY_CHUNK_BYTES)
         os.replace(draft.name, path)  # readers never see a half-written file
-        return f"{SCHEME}://{key}"
+        return self.url(key)
 
     def fetch(self, url: str, destination: Path) -> None:
         try:

@@ -38,9 +38,12 @@ class S3Storage:
         )
         return cls(bucket, client)
 
+    def url(self, key: str) -> str:
+        return f"{SCHEME}://{self.bucket}/{key}"
+
     def put(self, key: str, source: BinaryIO) -> str:
         self.client.upload_fileobj(source, self.bucket, key)  # multipart, streamed in parts
-        return f"{SCHEME}://{self.bucket}/{key}"
+        return self.url(key)
 
     def fetch(self, url: str, destination: Path) -> None:
         bucket, key = self._split(url)

@@ -6,8 +6,10 @@ directly; either way `services.job_events.record_event` writes it to the job row
 decoding has come) goes straight to the job's event stream in Redis, in both modes.
 
 Under RQ a transient error is raised so RQ retries it (`Retry(max=MAX_RETRIES)`); a permanent one (audio that
-cannot be decoded, a file missing from storage) cancels the remaining retries and fails the job at once. A
-canceled job stops between two segments and reports nothing: the API has already recorded the cancellation.
+cannot be decoded, a file missing from storage, running past JOB_TIMEOUT) cancels the remaining retries and fails
+the job at once. A finished result that the API cannot take is kept and delivered later, never transcribed
+again (`tasks.result_delivery`). A canceled job stops between two segments and reports nothing: the API has
+already recorded the cancellation.
 """
 
 import logging
@@ -20,6 +22,7 @@ from typing import Any
 
 from rq import get_current_job
 from rq.job import Job as RqJob
+from rq.timeouts import JobTimeoutException
 
 from audio.decode import STT_SAMPLE_RATE, AudioDecodeError, decode_for_stt
 from core.settings import Settings, get_settings
@@ -31,7 +34,9 @@ from services.job_events import record_event_in_process
 from storage import ObjectNotFound, storage_for_url
 from stt import get_engine
 from tasks.cancellation import JobCanceled, raise_if_canceled
-from webhooks.sender import deliver
+from tasks.result_delivery import schedule_delivery
+from webhooks import outbox
+from webhooks.sender import DeliveryError, deliver
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +65,15 @@ def process_audio_analysis(
         )
         if rq_job is None:
             record_event_in_process(event, settings)
-        else:
+            return
+        try:
             deliver(event, settings)
+        except DeliveryError:
+            if kind == "started":
+                raise  # nothing done yet: RQ retries the job
+            outbox.keep(event, settings)  # done: never transcribe again because the API was away
+            schedule_delivery(job_id, redis)
+            log.warning("job %s: API unreachable, %s result kept for later delivery", job_id, kind)
 
     def send_progress(data: dict[str, Any]) -> None:
         publish(redis, job_id, "progress", data)
@@ -124,6 +136,8 @@ def analyse(
 
 def classify(exc: Exception) -> Failure:
     """Permanent failures will fail again on retry; anything else might not."""
+    if isinstance(exc, JobTimeoutException):
+        return Failure("timeout", "Transcription took longer than JOB_TIMEOUT.", permanent=True)
     if isinstance(exc, AudioDecodeError):
         return Failure("undecodable_audio", str(exc), permanent=True)
     if isinstance(exc, ObjectNotFound):

@@ -14,19 +14,51 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the source root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rq import SimpleWorker
+from typing import Any
+
+from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.worker import WorkerStatus
 
 from core.settings import Settings, get_settings
 from queueing.connection import get_worker_redis
 from queueing.queues import WORKER_QUEUES, get_queue
 from stt import get_engine
 from tasks.cancellation import request_stop
+from workers.sweeper import HEARTBEAT_INTERVAL_S, HEARTBEAT_TTL_S, Heartbeat, Sweeper
 
 log = logging.getLogger("workers.rq_worker")
 
 
 class SttWorker(SimpleWorker):
-    """A SimpleWorker whose process holds the one STT model every job uses."""
+    """A SimpleWorker whose process holds the one STT model every job uses.
+
+    A SimpleWorker renews its heartbeat only when a job starts, good for the job's whole timeout, so a dead one
+    would be noticed only after JOB_TIMEOUT. This one beats every few seconds during a job, with a short TTL, and
+    sweeps for the jobs of dead workers (see `workers.sweeper`).
+    """
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return HEARTBEAT_TTL_S
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        heartbeat = Heartbeat(lambda: self.maintain_heartbeats(job, execution))
+        heartbeat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            heartbeat.stopped.set()
+            heartbeat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        sweeper = Sweeper(self.connection, self.queues)
+        sweeper.start()
+        try:
+            return bool(super().work(*args, **kwargs))
+        finally:
+            sweeper.stopped.set()
 
     def kill_horse(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """RQ's stop-job command. There is no horse to kill: ask the running task to stop between two segments.
@@ -41,7 +73,9 @@ class SttWorker(SimpleWorker):
 def build_worker(settings: Settings) -> SttWorker:
     connection = get_worker_redis(settings)
     queues = [get_queue(name, connection) for name in WORKER_QUEUES]
-    return SttWorker(queues, connection=connection, name=settings.worker_id)
+    return SttWorker(
+        queues, connection=connection, name=settings.worker_id, job_monitoring_interval=HEARTBEAT_INTERVAL_S
+    )
 
 
 def main() -> int:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import fakeredis
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -207,11 +208,16 @@ def test_unknown_job_and_unknown_route_are_json_404(client: TestClient) -> None:
     assert (route.status_code, route.json()["error"]["code"]) == (404, "not_found")
 
 
-def test_queue_unavailable_is_503_with_retry_after_and_nothing_left(
+def dead_redis() -> redis.Redis:
+    return redis.Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+def test_redis_down_without_fallback_is_503_with_retry_after_and_nothing_left(
     client: TestClient, app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dead = redis.Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
-    monkeypatch.setattr("queueing.dispatch.get_redis", lambda _: dead)
+    monkeypatch.setenv("FALLBACK_TO_BACKGROUND", "false")
+    get_settings.cache_clear()
+    monkeypatch.setattr("queueing.dispatch.get_redis", lambda _: dead_redis())
 
     response = upload(client)
 
@@ -220,6 +226,58 @@ def test_queue_unavailable_is_503_with_retry_after_and_nothing_left(
     assert response.json()["error"]["code"] == "queue_unavailable"
     assert job_rows() == 0
     assert stored_files(app_env) == []
+
+
+def test_redis_down_falls_back_to_background(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr("queueing.dispatch.get_redis", lambda _: dead_redis())
+    monkeypatch.setattr("queueing.dispatch.process_audio_analysis", lambda **kwargs: ran.append(kwargs["job_id"]))
+
+    response = upload(client)
+
+    assert response.status_code == 202
+    assert response.json()["queue"] == "background"
+    job_id = response.json()["job_id"]
+    assert ran == [job_id]
+    assert client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()["queue"] == "background"
+
+
+def test_a_full_queue_refuses_uploads_with_503_and_nothing_left(
+    client: TestClient, app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUEUE_MAX_LENGTH", "2")
+    get_settings.cache_clear()
+    accepted = [upload(client).status_code for _ in range(2)]
+
+    refused = upload(client)
+
+    assert accepted == [202, 202]
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "queue_full"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert job_rows() == 2
+    assert len(stored_files(app_env)) == 2
+
+
+def test_idempotency_key_returns_the_first_job(client: TestClient, app_env: Path) -> None:
+    def send(user: str, key: str) -> "httpx.Response":
+        return client.post(
+            "/api/audio", headers={**bearer(user), "Idempotency-Key": key}, files={"file": ("a.wav", WAV)}
+        )
+
+    first, again, other_user, other_key = (
+        send("alice", "k-1"),
+        send("alice", "k-1"),
+        send("bob", "k-1"),
+        send("alice", "k-2"),
+    )
+
+    assert first.status_code == again.status_code == 202
+    assert again.json()["job_id"] == first.json()["job_id"]
+    assert len({first.json()["job_id"], other_user.json()["job_id"], other_key.json()["job_id"]}) == 3
+    assert job_rows() == 3
+    assert len(stored_files(app_env)) == 3
+    assert send("alice", "x" * 300).status_code == 400
 
 
 def test_flag_is_read_per_request(

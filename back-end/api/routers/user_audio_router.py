@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Header, UploadFile
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.responses import error_responses
@@ -25,9 +25,21 @@ def create_audio_job(
     file: Annotated[UploadFile | None, File(description="The recording (wav, flac, mp3, ogg, m4a, webm)")] = None,
     priority: Annotated[Priority, Form()] = "normal",
     word_timestamps: Annotated[bool, Form(description="Also time every word")] = False,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Same key, same user, within 24 h: the same job")
+    ] = None,
 ) -> JobAccepted:
     if file is None:
         raise BadRequest("missing_file", "Send the recording in the multipart field 'file'.")
     return accept_upload(
-        file.file, file.size or 0, file.filename, priority, word_timestamps, user, settings, session, background_tasks
+        file.file,
+        file.size or 0,
+        file.filename,
+        priority,
+        word_timestamps,
+        idempotency_key,
+        user,
+        settings,
+        session,
+        background_tasks.add_task,
     )

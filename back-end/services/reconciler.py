@@ -1,0 +1,130 @@
+"""Making Redis agree with the database again, periodically and at API start.
+
+The database is the record of every accepted job; Redis can forget (restarted without persistence, a failover
+that lost writes) and workers can die. For every queued or started job older than RECONCILE_INTERVAL_S:
+- RQ has no such job: the result the worker kept (webhooks.outbox) is recorded if there is one, else the job is
+  dispatched again;
+- RQ finished it, or failed it, but the row never heard: the kept result is recorded, else (failed) the job is
+  marked failed with `worker_lost`;
+- started longer ago than JOB_TIMEOUT + STALE_GRACE_S (in RQ or in some API process's BackgroundTasks): run again.
+A Redis lock lets one API process act per interval, however many there are.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RqJob
+from rq.job import JobStatus as RqStatus
+from sqlalchemy.orm import Session
+
+from core.settings import Settings
+from db.engine import open_session
+from db.job_repository import JobRepository
+from db.models import Job, JobStatus
+from queueing.connection import get_redis
+from queueing.queues import BACKGROUND
+from schemas.analysis import AnalysisEvent, JobErrorBody
+from services.job_events import record_event
+from services.requeue import run_again
+from webhooks import outbox
+
+log = logging.getLogger(__name__)
+
+LOCK = "transcribe:reconciler:lock"
+
+
+@dataclass
+class Reconciled:
+    requeued: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    """Results a worker kept because the API was away, recorded here."""
+    failed: list[str] = field(default_factory=list)
+
+
+def reconcile_if_leader(settings: Settings) -> Reconciled | None:
+    """One pass, unless another API process has made one within the interval (or Redis is away)."""
+    try:
+        if not get_redis(settings).set(LOCK, 1, nx=True, ex=max(1, settings.reconcile_interval_s - 1)):
+            return None
+    except RedisError as exc:
+        log.warning("reconciler skipped: Redis unreachable (%r)", exc)
+        return None
+    return reconcile(settings)
+
+
+def reconcile(settings: Settings) -> Reconciled:
+    done = Reconciled()
+    connection = get_redis(settings)
+    now = datetime.now(UTC)
+    with open_session(settings.sqlalchemy_url) as session:
+        for job in JobRepository(session).unfinished(now - timedelta(seconds=settings.reconcile_interval_s)):
+            try:
+                _reconcile_job(job, session, connection, settings, now, done)
+            except RedisError as exc:
+                log.warning("reconciler stopped early: Redis unreachable (%r)", exc)
+                break
+    if done.requeued or done.recovered or done.failed:
+        log.warning("reconciled: requeued %s, recovered %s, failed %s", done.requeued, done.recovered, done.failed)
+    return done
+
+
+def _reconcile_job(
+    job: Job, session: Session, connection: Redis, settings: Settings, now: datetime, done: Reconciled
+) -> None:
+    stale = (
+        job.status == JobStatus.STARTED
+        and job.started_at is not None
+        and job.started_at < now - timedelta(seconds=settings.job_timeout_s + settings.stale_grace_s)
+    )
+    if job.queue == BACKGROUND:
+        if stale or (job.status == JobStatus.QUEUED and job.created_at < now - timedelta(seconds=60)):
+            _run_again(job, session, settings, done)  # the API process that had it is gone
+        return
+    status = _rq_status(connection, job.id)
+    if status in (None, RqStatus.FINISHED, RqStatus.FAILED) and _record_kept_result(job.id, session, settings):
+        done.recovered.append(job.id)
+    elif status is None or stale:
+        _run_again(job, session, settings, done)
+    elif status == RqStatus.FAILED:
+        event = AnalysisEvent(
+            job_id=job.id,
+            event="failed",
+            attempt=job.retry_count + 1,
+            worker_id=job.worker_id or "unknown",
+            occurred_at=now,
+            error=JobErrorBody(code="worker_lost", message="The worker running this job stopped before it ended."),
+        )
+        record_event(event, session, settings)
+        done.failed.append(job.id)
+
+
+def _run_again(job: Job, session: Session, settings: Settings, done: Reconciled) -> None:
+    run_again(job, session, settings, _in_a_thread)
+    done.requeued.append(job.id)
+
+
+def _record_kept_result(job_id: str, session: Session, settings: Settings) -> bool:
+    kept = outbox.load(job_id, settings)
+    if kept is None:
+        return False
+    record_event(kept, session, settings)
+    outbox.discard(job_id, settings)
+    return True
+
+
+def _rq_status(connection: Redis, job_id: str) -> RqStatus | None:
+    try:
+        return RqJob.fetch(job_id, connection=connection).get_status()
+    except NoSuchJobError:
+        return None
+
+
+def _in_a_thread(func: Any, **kwargs: Any) -> None:
+    """BackgroundTasks outside a request: the reconciler runs in-process jobs on a thread of their own."""
+    threading.Thread(target=func, kwargs=kwargs, name=f"job-{kwargs.get('job_id')}", daemon=True).start()
