@@ -71,9 +71,9 @@ def stop_embedded_redis(directory: Path) -> None:
 class RedisServer:
     """A foreground redis-server on a free TCP port of 127.0.0.1, stopped by `stop()`."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, port: int | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             [

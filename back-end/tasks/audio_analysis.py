@@ -82,12 +82,12 @@ def process_audio_analysis(
     try:
         raise_if_canceled(redis, job_id)
         report("started")
-        log.info("job started", extra=context)
+        log.info("job %s started, attempt %s", job_id, attempt, extra=context)
         result = analyse(s3_url, settings, progress, word_timestamps, lambda: raise_if_canceled(redis, job_id))
         progress.enter("delivering")
         report("completed", result=result)
     except JobCanceled:
-        log.info("job canceled", extra=context)
+        log.info("job %s canceled", job_id, extra=context)
         if rq_job is None:
             return {"job_id": job_id, "status": "canceled"}
         rq_job.retries_left = 0
@@ -97,13 +97,13 @@ def process_audio_analysis(
         if failure.permanent and rq_job is not None:
             rq_job.retries_left = 0  # RQ reads this when it handles the failure: no retry
         final = failure.permanent or rq_job is None or not rq_job.retries_left
-        log.warning("job attempt failed", extra={**context, "code": failure.code, "final": final}, exc_info=exc)
+        log.warning("job %s attempt %s failed: %s (final: %s)", job_id, attempt, failure.code, final, exc_info=exc)
         if final:
             report("failed", error=JobErrorBody(code=failure.code, message=failure.message))
         if rq_job is None:
             return {"job_id": job_id, "status": "failed", "code": failure.code}
         raise  # RQ records the traceback, and retries unless that was the last attempt
-    log.info("job completed", extra={**context, "audio_s": result.duration})
+    log.info("job %s transcribed: %.1f s of audio", job_id, result.duration, extra=context)
     return {"job_id": job_id, "status": "completed", "audio_s": result.duration}
 
 

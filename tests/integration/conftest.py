@@ -60,6 +60,7 @@ def database_url(tmp_path: Path) -> str:
 class ApiClient:
     base_url: str
     jwt_secret: str
+    process: subprocess.Popen[bytes] | None = None
 
     def headers(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {create_token(self.jwt_secret.encode(), user)}"}
@@ -102,8 +103,9 @@ class Stack:
     def api(self, **overrides: str) -> ApiClient:
         env = {**self.env, **overrides}
         port = int(env["PORT"])
-        self.processes.append(start_api(env, "127.0.0.1", port, self.logs / f"api-{port}.log"))
-        return ApiClient(f"http://127.0.0.1:{port}", env["JWT_SECRET"])
+        process = start_api(env, "127.0.0.1", port, self.logs / f"api-{port}.log")
+        self.processes.append(process)
+        return ApiClient(f"http://127.0.0.1:{port}", env["JWT_SECRET"], process)
 
     def workers(self, count: int, worker_id: str = "stt") -> subprocess.Popen[bytes]:
         """STT workers, given a database they cannot reach: they must not need one."""
