@@ -208,6 +208,7 @@ def test_transient_faults_are_retried_and_permanent_ones_are_not(stack: Stack) -
         recovered = api.wait(hop.job_id)
     finally:
         hop.server.shutdown()
+        hop.server.server_close()
 
     assert (flaky["status"], flaky["error"]["code"], flaky["retry_count"]) == ("failed", "undecodable_audio", 0)
     assert (recovered["status"], recovered["retry_count"]) == ("completed", 2)
