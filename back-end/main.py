@@ -6,23 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api.dashboard import mount_dashboard
 from api.routers import (
     admin_router,
     health_router,
     job_events_router,
     jobs_router,
+    ops_router,
     user_audio_router,
     web_router,
     webhook_router,
 )
 from api.upload_limit import UploadSizeLimit
 from core.errors import install_error_handlers
+from core.logging import RequestIdMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from db.engine import migrate
 from services.reconciler import reconcile_if_leader
+
+ROUTERS = (
+    health_router,
+    user_audio_router,
+    jobs_router,
+    job_events_router,
+    admin_router,
+    ops_router,
+    webhook_router,
+    web_router,
+)
 
 
 @asynccontextmanager
@@ -44,22 +59,23 @@ async def reconcile_forever(settings: Settings) -> None:
 
 
 def create_app() -> FastAPI:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_logging(settings.worker_id)
     app = FastAPI(title="Audio transcription jobs", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, path="/api/audio", max_file_bytes=lambda: get_settings().max_upload_bytes)
-    routers = (
-        health_router,
-        user_audio_router,
-        jobs_router,
-        job_events_router,
-        admin_router,
-        webhook_router,
-        web_router,
-    )
-    for module in routers:
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID", "X-Request-ID"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_router.WEB_DIR), name="static")
+    mount_dashboard(app, settings)
     return app
 
 

@@ -8,6 +8,7 @@ AppError                  500 internal_error, the root
 ├── Conflict              409 the job does not allow this now (cancel a finished job, …)
 ├── PayloadTooLarge       413 upload over MAX_UPLOAD_MB, webhook body over its cap
 ├── UnsupportedMediaType  415 the upload is not audio of a known format
+├── TooManyRequests       429 over a user's upload rate limit (with Retry-After)
 └── ServiceUnavailable    503 the queue cannot take the job now (with Retry-After)
 """
 
@@ -18,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.metrics import UPLOADS_REFUSED
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,13 @@ class UnsupportedMediaType(AppError):
     status_code = 415
 
 
+class TooManyRequests(AppError):
+    status_code = 429
+
+    def __init__(self, code: str, message: str, retry_after_s: int) -> None:
+        super().__init__(code, message, {"Retry-After": str(retry_after_s)})
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
 
@@ -82,8 +92,10 @@ _HTTP_CODES = {
 }
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    if request.url.path == "/api/audio":
+        UPLOADS_REFUSED.labels(exc.code).inc()
     return error_response(exc.status_code, exc.code, exc.message, exc.headers)
 
 

@@ -30,7 +30,7 @@ class Principal:
 def decode_token(token: str, secret: bytes) -> Principal:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[JWT_ALGORITHM], leeway=JWT_LEEWAY_S, options={"require": ["sub"]}
+            token, secret, algorithms=[JWT_ALGORITHM], leeway=JWT_LEEWAY_S, options={"require": ["sub", "exp"]}
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("token_expired", "The token has expired.") from exc

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_url: str | None = None
     webhook_timeout_s: float = 10.0
+    cors_origins: list[str] = []
+    """Origins a browser may call the API from (CORS); none by default: the upload page is same-origin."""
+    upload_rate_limit: str = "30/minute"
+    """Uploads per user, in the `limits` notation ("30/minute", "500/hour")."""
+
+    # Operations
+    rq_dashboard_username: str | None = None
+    rq_dashboard_password: SecretStr | None = None
+    """rq-dashboard is served under /rq only when both are set."""
 
     # Processes
     worker_id: str = Field(default_factory=socket.gethostname)
@@ -110,6 +119,12 @@ class Settings(BaseSettings):
                 if self.environment == "production":
                     raise ValueError(f"{name.upper()} must be set when ENVIRONMENT=production")
                 setattr(self, name, SecretStr(_development_secret(self.data_dir, name)))
+        if self.environment == "production":
+            secrets_in_use = {"JWT_SECRET": self.jwt_secret, "WEBHOOK_SECRET": self.webhook_secret}
+            if self.rq_dashboard_password is not None:
+                secrets_in_use["RQ_DASHBOARD_PASSWORD"] = self.rq_dashboard_password
+            for name, value in secrets_in_use.items():
+                _refuse_weak_secret(name, value)
         return self
 
     @property
@@ -158,6 +173,18 @@ def _development_secret(data_dir: Path, name: str) -> str:
             os.link(draft, path)
         draft.unlink()
     return path.read_text(encoding="ascii").strip()
+
+
+MIN_SECRET_LENGTH = 32
+"""Characters a production secret needs at least (e.g. `openssl rand -base64 32` gives 44)."""
+
+_PLACEHOLDERS = ("change", "secret", "password", "example", "default", "xxx", "123")
+
+
+def _refuse_weak_secret(name: str, value: SecretStr | None) -> None:
+    text = value.get_secret_value() if value else ""
+    if len(text) < MIN_SECRET_LENGTH or any(word in text.lower() for word in _PLACEHOLDERS):
+        raise ValueError(f"{name} looks like a default or is shorter than {MIN_SECRET_LENGTH} characters")
 
 
 @cache

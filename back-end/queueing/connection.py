@@ -5,13 +5,18 @@ from functools import cache
 from redis import Redis
 
 from core.settings import Settings
-from queueing.embedded_redis import ensure_embedded_redis
+from queueing.embedded_redis import embedded_redis_url, ensure_embedded_redis
 
 CONNECT_TIMEOUT_S = 2.0
 """How long the API waits to connect to Redis before answering 503."""
 
 SOCKET_TIMEOUT_S = 5.0
 """How long the API waits for one Redis reply."""
+
+
+def redis_url_without_starting(settings: Settings) -> str:
+    """The URL `redis_url` gives, without starting the embedded server (for config read at import)."""
+    return settings.external_redis_url or embedded_redis_url(settings.data_dir / "redis")
 
 
 def redis_url(settings: Settings) -> str:

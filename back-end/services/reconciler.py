@@ -23,6 +23,7 @@ from rq.job import Job as RqJob
 from rq.job import JobStatus as RqStatus
 from sqlalchemy.orm import Session
 
+from core.metrics import RECONCILER_REQUEUES
 from core.settings import Settings
 from db.engine import open_session
 from db.job_repository import JobRepository
@@ -106,6 +107,7 @@ def _reconcile_job(
 
 def _run_again(job: Job, session: Session, settings: Settings, done: Reconciled) -> None:
     run_again(job, session, settings, _in_a_thread)
+    RECONCILER_REQUEUES.inc()
     done.requeued.append(job.id)
 
 

@@ -25,6 +25,7 @@ from rq.job import Job as RqJob
 from rq.timeouts import JobTimeoutException
 
 from audio.decode import STT_SAMPLE_RATE, AudioDecodeError, decode_for_stt
+from core.metrics import count_in_redis
 from core.settings import Settings, get_settings
 from events.job_stream import publish
 from events.progress import ProgressReporter
@@ -69,6 +70,7 @@ def process_audio_analysis(
         try:
             deliver(event, settings)
         except DeliveryError:
+            count_in_redis(redis, "webhook_failures")
             if kind == "started":
                 raise  # nothing done yet: RQ retries the job
             outbox.keep(event, settings)  # done: never transcribe again because the API was away

@@ -11,10 +11,12 @@ from typing import Any
 from redis import Redis
 from rq import Retry
 
+from core.metrics import count_in_redis
 from core.settings import get_settings
+from queueing.connection import get_redis
 from queueing.queues import HIGH_PRIORITY, get_queue
 from webhooks import outbox
-from webhooks.sender import deliver
+from webhooks.sender import DeliveryError, deliver
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,11 @@ def deliver_kept_result(job_id: str) -> dict[str, Any]:
     event = outbox.load(job_id, settings)
     if event is None:
         return {"job_id": job_id, "delivered": False}  # delivered already (e.g. by the reconciler)
-    deliver(event, settings)  # raises DeliveryError while the API is away: RQ tries again later
+    try:
+        deliver(event, settings)
+    except DeliveryError:
+        count_in_redis(get_redis(settings), "webhook_failures")
+        raise  # the API is still away: RQ tries again later
     outbox.discard(job_id, settings)
     log.info("job %s: kept result delivered", job_id)
     return {"job_id": job_id, "delivered": True}

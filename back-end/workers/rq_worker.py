@@ -20,6 +20,8 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.worker import WorkerStatus
 
+from core.logging import configure_logging
+from core.metrics import count_in_redis
 from core.settings import Settings, get_settings
 from queueing.connection import get_worker_redis
 from queueing.queues import WORKER_QUEUES, get_queue
@@ -73,16 +75,19 @@ class SttWorker(SimpleWorker):
 def build_worker(settings: Settings) -> SttWorker:
     connection = get_worker_redis(settings)
     queues = [get_queue(name, connection) for name in WORKER_QUEUES]
+    # RQ lists a queue (rq-dashboard, `rq info`) only once something was enqueued on it: list ours from the start.
+    connection.sadd(Queue.redis_queues_keys, *(queue.key for queue in queues))
     return SttWorker(
         queues, connection=connection, name=settings.worker_id, job_monitoring_interval=HEARTBEAT_INTERVAL_S
     )
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    configure_logging(settings.worker_id)
     get_engine(settings)  # load the model before the first job, not during it
     worker = build_worker(settings)
+    count_in_redis(worker.connection, "model_loads")
     log.info("worker %s consuming %s", worker.name, ", ".join(WORKER_QUEUES))
     worker.work(with_scheduler=True, logging_level="INFO")
     return 0

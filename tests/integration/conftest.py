@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from redis import Redis
 from sqlalchemy import text
 
@@ -23,6 +24,21 @@ from stack import start_api, start_workers, stop, wait_for_workers
 TERMINAL = ("completed", "failed", "canceled")
 JOB_DEADLINE_S = 120.0
 """Watchdog: a job not finished by then fails the test instead of hanging CI."""
+
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+"""Screenshots and measurements a person may want to look at (git-ignored)."""
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium (`make browser`): Playwright never downloads a browser of its own here."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:9/nothing"
 
@@ -37,6 +53,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -12,28 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from core.security import create_token
-from tests.conftest import REPO_ROOT, SAMPLES, reference_text, word_error_rate
-from tests.integration.conftest import ApiClient, Stack
+from tests.conftest import SAMPLES, reference_text, word_error_rate
+from tests.integration.conftest import OUTPUT, ApiClient, Stack
 
 MAX_WER = 0.3
 PAGE_DEADLINE_MS = 90_000
 """How long the three jobs may take, from choosing the files to the last transcript on the page."""
 
-OUTPUT = REPO_ROOT / "test-output"
 UPLOADS = ("hello.wav", "weather.mp3", "travel.webm")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 ROWS_FINISHED = """n => {
     const rows = [...document.querySelectorAll('[data-testid="job-row"]')];
@@ -51,14 +40,6 @@ class PageSession:
     """Uncaught exceptions in the page."""
     foreign: list[str] = field(default_factory=list)
     """Requests to anywhere but the API: there must be none."""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @contextmanager

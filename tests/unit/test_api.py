@@ -1,6 +1,7 @@
 """The HTTP contract, in process (TestClient) with fakeredis as the queue: what is accepted, what is refused."""
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -297,11 +298,10 @@ def test_flag_is_read_per_request(
     assert Queue("audio_analysis", connection=fake_redis).job_ids == [queued["job_id"]]
 
 
-def signed_post(client: TestClient, body: bytes, secret: str | None = None) -> "object":
+def signed_post(client: TestClient, body: bytes, secret: str | None = None, timestamp: int | None = None) -> "object":
     key = (secret or get_settings().secret("webhook_secret").decode()).encode()
-    return client.post(
-        "/internal/webhooks/analysis", content=body, headers={"Content-Type": "application/json", **sign(body, key)}
-    )
+    headers = {"Content-Type": "application/json", **sign(body, key, timestamp)}
+    return client.post("/internal/webhooks/analysis", content=body, headers=headers)
 
 
 def started_event(job_id: str) -> bytes:
@@ -312,11 +312,14 @@ def started_event(job_id: str) -> bytes:
 def test_signed_webhook_moves_the_job_once(client: TestClient) -> None:
     job_id = upload(client).json()["job_id"]
 
-    first = signed_post(client, started_event(job_id))
-    replay = signed_post(client, started_event(job_id))
+    now = int(time.time())
+    first = signed_post(client, started_event(job_id), timestamp=now)
+    replayed = signed_post(client, started_event(job_id), timestamp=now)  # the captured request, sent again
+    resent = signed_post(client, started_event(job_id), timestamp=now - 1)  # the same event, signed anew
 
     assert (first.status_code, first.json()) == (200, {"applied": True})
-    assert (replay.status_code, replay.json()) == (200, {"applied": False})
+    assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "replayed_webhook")
+    assert (resent.status_code, resent.json()) == (200, {"applied": False})
     job = client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()
     assert job["status"] == "started"
     assert job["current_step"] == "downloading"
@@ -385,3 +388,13 @@ def test_result_arriving_for_a_canceled_job_changes_nothing(client: TestClient) 
     assert (response.status_code, response.json()) == (200, {"applied": False})
     job = client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()
     assert (job["status"], job["result"]) == ("canceled", None)
+
+
+def test_stored_keys_never_come_from_the_client_file_name(client: TestClient, app_env: Path) -> None:
+    response = upload(client, name="../../../etc/passwd.wav")
+
+    assert response.status_code == 202
+    [stored] = stored_files(app_env)
+    assert stored.is_relative_to(app_env / "storage" / "audio")
+    assert "passwd" not in str(stored)
+    assert stored.name.startswith(response.json()["job_id"])

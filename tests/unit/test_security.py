@@ -108,3 +108,15 @@ def test_garbage_is_refused(token: str) -> None:
 def test_token_info_holds_only_the_claims() -> None:
     assert Principal("user-1", "admin").token_info() == {"sub": "user-1", "role": "admin"}
     assert Principal("user-1").token_info() == {"sub": "user-1", "role": None}
+
+
+def test_a_token_without_expiry_is_refused() -> None:
+    import jwt as pyjwt
+
+    secret = b"s" * 32
+    token = pyjwt.encode({"sub": "alice"}, secret, algorithm="HS256")
+
+    with pytest.raises(Unauthorized) as refused:
+        decode_token(token, secret)
+
+    assert refused.value.code == "invalid_token"

@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Header, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Header, UploadFile
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.rate_limit import enforce_upload_rate
 from api.responses import error_responses
 from core.errors import BadRequest
 from queueing.queues import Priority
@@ -13,10 +14,16 @@ from services.uploads import accept_upload
 
 router = APIRouter(prefix="/api", tags=["audio"])
 
-_ERRORS = error_responses(400, 401, 413, 415, 503)
+_ERRORS = error_responses(400, 401, 413, 415, 429, 503)
 
 
-@router.post("/audio", status_code=202, response_model=JobAccepted, responses=_ERRORS)
+@router.post(
+    "/audio",
+    status_code=202,
+    response_model=JobAccepted,
+    responses=_ERRORS,
+    dependencies=[Depends(enforce_upload_rate)],
+)
 def create_audio_job(
     user: CurrentUser,
     settings: SettingsDep,

@@ -2,18 +2,31 @@
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from api.deps import SessionDep, SettingsDep
 from api.responses import error_responses
 from core.errors import BadRequest, PayloadTooLarge, Unauthorized
+from core.settings import Settings
+from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent
 from services.job_events import record_event
-from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, InvalidSignature, verify
+from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, InvalidSignature, verify
 
 router = APIRouter(prefix="/internal/webhooks", tags=["internal"])
 
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 """A transcript of hours of speech fits easily; anything bigger is refused before it is read whole."""
+
+
+def refuse_replay(signature: str, settings: Settings) -> None:
+    """A signed body is accepted once: a captured request sent again within the window is refused."""
+    try:
+        first = get_redis(settings).set(f"transcribe:webhook:seen:{signature}", 1, nx=True, ex=2 * TOLERANCE_S)
+    except RedisError:
+        return  # applying an event twice has no effect anyway; without Redis only that protects
+    if not first:
+        raise Unauthorized("replayed_webhook", "This signed request was already received.")
 
 
 @router.post("/analysis", responses=error_responses(400, 401, 404, 413))
@@ -32,6 +45,7 @@ async def receive_analysis_event(request: Request, settings: SettingsDep, sessio
         )
     except InvalidSignature as exc:
         raise Unauthorized("invalid_signature", str(exc)) from exc
+    refuse_replay(request.headers[SIGNATURE_HEADER], settings)
     try:
         event = AnalysisEvent.model_validate_json(bytes(body))
     except ValidationError as exc:
