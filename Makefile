@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install browser demo run worker test test-unit test-integration lint format clean
+.PHONY: help install browser demo run worker test test-unit test-integration bench lint format clean
 
 help:
 	@echo "make demo   - start embedded Redis + API + 1 worker, transcribe a sample, stop"
@@ -12,6 +12,7 @@ help:
 	@echo "make worker - only the RQ workers of this STT server (start_worker.sh)"
 	@echo "make test   - lint, type check, unit and integration tests"
 	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - the benchmarks on the real stack; writes docs/PERFORMANCE.md (about 20 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -d $(VENV) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -49,6 +50,9 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP) browser
 	$(VENV)/bin/pytest tests/integration
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -84,8 +84,8 @@ def wait_for_workers(redis_url: str, count: int, process: subprocess.Popen[bytes
 
 
 @contextmanager
-def running_stack(settings: Settings, log_dir: Path | None = None) -> Iterator[str]:
-    """Redis, API and workers for the duration of the block; yields the API's base URL."""
+def running_stack(settings: Settings, log_dir: Path | None = None, with_workers: bool = True) -> Iterator[str]:
+    """Redis, API and (unless told not to) workers for the duration of the block; yields the API's base URL."""
     env = dict(os.environ)
     embedded_dir = settings.data_dir / "redis"
     owns_redis = settings.external_redis_url is None and not embedded_redis_running(embedded_dir)
@@ -95,8 +95,9 @@ def running_stack(settings: Settings, log_dir: Path | None = None) -> Iterator[s
     api = workers = None
     try:
         api = start_api(env, settings.host, settings.port, log_dir / "api.log" if log_dir else None)
-        workers = start_workers(env, log_dir / "workers.log" if log_dir else None)
-        wait_for_workers(env["REDIS_URL"], settings.worker_count, workers)
+        if with_workers:
+            workers = start_workers(env, log_dir / "workers.log" if log_dir else None)
+            wait_for_workers(env["REDIS_URL"], settings.worker_count, workers)
         yield f"http://{settings.host}:{settings.port}"
     finally:
         for process in (workers, api):
