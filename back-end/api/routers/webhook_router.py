@@ -3,11 +3,13 @@
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SettingsDep
 from api.responses import error_responses
 from core.errors import BadRequest, PayloadTooLarge, Unauthorized
 from core.settings import Settings
+from db.engine import open_session
 from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent
 from services.job_events import record_event
@@ -30,25 +32,28 @@ def refuse_replay(signature: str, settings: Settings) -> None:
 
 
 @router.post("/analysis", responses=error_responses(400, 401, 404, 413))
-async def receive_analysis_event(request: Request, settings: SettingsDep, session: SessionDep) -> dict[str, bool]:
+async def receive_analysis_event(request: Request, settings: SettingsDep) -> dict[str, bool]:
+    """Reads the body here; checks and records it on a worker thread, never blocking the event loop."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_WEBHOOK_BYTES:
             raise PayloadTooLarge("webhook_too_large", "The webhook body is too large.")
+    headers = (request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER))
+    applied = await run_in_threadpool(apply_signed_event, bytes(body), *headers, settings)
+    return {"applied": applied}
+
+
+def apply_signed_event(body: bytes, timestamp: str | None, signature: str | None, settings: Settings) -> bool:
     try:
-        verify(
-            bytes(body),
-            settings.secret("webhook_secret"),
-            request.headers.get(TIMESTAMP_HEADER),
-            request.headers.get(SIGNATURE_HEADER),
-        )
+        verify(body, settings.secret("webhook_secret"), timestamp, signature)
     except InvalidSignature as exc:
         raise Unauthorized("invalid_signature", str(exc)) from exc
-    refuse_replay(request.headers[SIGNATURE_HEADER], settings)
+    assert signature is not None
+    refuse_replay(signature, settings)
     try:
-        event = AnalysisEvent.model_validate_json(bytes(body))
+        event = AnalysisEvent.model_validate_json(body)
     except ValidationError as exc:
         raise BadRequest("invalid_event", f"The event is not valid: {exc.error_count()} error(s).") from exc
-
-    return {"applied": record_event(event, session)}
+    with open_session(settings.sqlalchemy_url) as session:
+        return record_event(event, session, settings)
