@@ -38,7 +38,6 @@ class JobRead(BaseModel):
 
     @classmethod
     def of(cls, job: Job, position: int | None = None, estimated_wait_s: float | None = None) -> "JobRead":
-        error = JobErrorBody(code=job.error_code, message=job.error_message or "") if job.error_code else None
         return cls(
             job_id=job.id,
             status=job.status,
@@ -49,11 +48,16 @@ class JobRead(BaseModel):
             created_at=job.created_at,
             started_at=job.started_at,
             completed_at=job.completed_at,
-            error=error,
+            error=job_error(job),
             result=AnalysisResult.model_validate(job.result) if job.result else None,
             position=position,
             estimated_wait_s=estimated_wait_s,
         )
+
+
+def job_error(job: Job) -> JobErrorBody | None:
+    """A failed job's `{"code", "message"}`; None for any other."""
+    return JobErrorBody(code=job.error_code, message=job.error_message or "") if job.error_code else None
 
 
 class ErrorDetail(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from db.models import Job, JobStatus
 from queueing.queues import WORKER_QUEUES
-from schemas.analysis import JobErrorBody
+from schemas.job import job_error
 from schemas.ops import AdminJob, JobStats, QueueCounts, QueueStatus, WorkerInfo
 
 
@@ -64,7 +64,7 @@ def admin_jobs(session: Session, status: JobStatus, limit: int) -> list[AdminJob
             queue=job.queue,
             worker_id=job.worker_id,
             retry_count=job.retry_count,
-            error=JobErrorBody(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+            error=job_error(job),
             created_at=job.created_at,
             started_at=job.started_at,
             completed_at=job.completed_at,
