@@ -6,7 +6,7 @@ import threading
 from core.settings import BUNDLED_MODEL, Settings
 from stt.engine import SttEngine
 
-__all__ = ["SttEngine", "get_engine", "loaded_engine_count"]
+__all__ = ["SttEngine", "get_engine"]
 
 _lock = threading.Lock()
 _engines: dict[tuple[str, str, str, int, int], SttEngine] = {}
@@ -31,8 +31,3 @@ def get_engine(settings: Settings) -> SttEngine:
                 model, settings.stt_device, settings.stt_compute_type, threads, settings.stt_beam_size
             )
         return _engines[key]
-
-
-def loaded_engine_count() -> int:
-    """How many models this process has loaded (1 in a healthy worker, whatever the number of jobs)."""
-    return len(_engines)
