@@ -82,6 +82,12 @@ class Job(Base):
     original_filename: Mapped[str | None] = mapped_column(String(255))
     """Shown to its owner only; never used to build a storage key."""
     word_timestamps: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(16))
+    """The spoken language the client named (ISO-639-1), or None to let the model detect it."""
+    prompt: Mapped[str | None] = mapped_column(Text)
+    """Text that guides the model's style or vocabulary (Whisper's initial prompt)."""
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+    """Where the job's status body is posted when it completes or fails (checked against SSRF at upload)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     """The client's `Idempotency-Key`: one job per key and user for IDEMPOTENCY_WINDOW."""
 

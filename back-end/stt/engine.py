@@ -20,6 +20,11 @@ class SttEngine(Protocol):
         audio: npt.NDArray[np.float32],
         on_segment: SegmentCallback | None = None,
         word_timestamps: bool = False,
+        language: str | None = None,
+        prompt: str | None = None,
     ) -> AnalysisResult:
-        """Transcribe 16 kHz mono float32 audio; `on_segment` may raise to stop early."""
+        """Transcribe 16 kHz mono float32 audio; `on_segment` may raise to stop early.
+
+        `language` (ISO-639-1) skips detection; `prompt` guides the style and vocabulary (Whisper's initial prompt).
+        """
         ...

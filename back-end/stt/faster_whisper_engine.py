@@ -48,9 +48,16 @@ class FasterWhisperEngine:
         audio: npt.NDArray[np.float32],
         on_segment: SegmentCallback | None = None,
         word_timestamps: bool = False,
+        language: str | None = None,
+        prompt: str | None = None,
     ) -> AnalysisResult:
         pieces, info = self.model.transcribe(
-            audio, beam_size=self.beam_size, vad_filter=False, word_timestamps=word_timestamps
+            audio,
+            beam_size=self.beam_size,
+            vad_filter=False,
+            word_timestamps=word_timestamps,
+            language=language,
+            initial_prompt=prompt,
         )
         segments: list[Segment] = []
         for piece in pieces:  # a generator: decoding happens as we iterate
