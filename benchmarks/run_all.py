@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("Accept latency under load", "accept_latency.py"),
     ("Upload to transcript, one clip at a time", "upload_to_transcript.py"),
     ("Pipeline efficiency: 1 and 2 workers", "pipeline_efficiency.py"),
+    ("The worker model: the model loaded once", "worker_models.py"),
     ("STT speed and quality by engine setting", "stt_speed.py"),
     ("Memory", "memory.py"),
     ("Throughput ceiling of the queue", "throughput.py"),
