@@ -24,8 +24,11 @@ def get_engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(connection: object, _: object) -> None:
+    """WAL with synchronous=NORMAL: no fsync per commit (~4 ms each here, three per job), still safe if a process
+    dies; only a power loss or OS crash can undo the last commits. PostgreSQL is the choice for more than that."""
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
