@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+OPENAI_WHISPER_STAMP := $(VENV)/.installed-openai-whisper
 
-.PHONY: help install browser demo run worker test test-unit test-integration bench lint format clean
+.PHONY: help install openai-whisper browser demo run worker test test-unit test-integration bench lint format clean
 
 help:
 	@echo "make demo   - start embedded Redis + API + 1 worker, transcribe a sample, stop"
@@ -12,6 +13,7 @@ help:
 	@echo "make worker - only the RQ workers of this STT server (start_worker.sh)"
 	@echo "make test   - lint, type check, unit and integration tests"
 	@echo "make lint   - ruff and mypy"
+	@echo "make openai-whisper - the optional second STT engine (CPU torch) and the bundled model converted for it"
 	@echo "make bench  - the benchmarks on the real stack; writes docs/PERFORMANCE.md (about 20 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -21,6 +23,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional openai-whisper engine: its pins without openai-whisper, then openai-whisper alone with --no-deps
+# (its requirements would pull triton); no nvidia-*/CUDA package may come along. Then the bundled model, converted.
+$(OPENAI_WHISPER_STAMP): requirements-openai-whisper.txt $(STAMP)
+	grep -v '^openai-whisper==' requirements-openai-whisper.txt | \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -r /dev/stdin
+	grep '^openai-whisper==' requirements-openai-whisper.txt | \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r /dev/stdin
+	! $(PY) -m pip list --disable-pip-version-check 2>/dev/null | grep -i -E '^(nvidia-|triton )'
+	touch $(OPENAI_WHISPER_STAMP)
+
+openai-whisper: $(OPENAI_WHISPER_STAMP)
+	PYTHONPATH=back-end $(PY) -m stt.openai_whisper_checkpoint
 
 # The upload page is tested in a real headless Chromium: Debian's package, never a browser download.
 browser:
@@ -42,16 +57,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy back-end client
 
-test: lint browser
+test: openai-whisper lint browser
 	$(VENV)/bin/pytest
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) openai-whisper
 	$(VENV)/bin/pytest tests/unit
 
-test-integration: $(STAMP) browser
+test-integration: $(STAMP) openai-whisper browser
 	$(VENV)/bin/pytest tests/integration
 
-bench: $(STAMP)
+bench: $(STAMP) openai-whisper
 	$(PY) benchmarks/run_all.py
 
 format: $(STAMP)

@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("Pipeline efficiency: 1 and 2 workers", "pipeline_efficiency.py"),
     ("The worker model: the model loaded once", "worker_models.py"),
     ("STT speed and quality by engine setting", "stt_speed.py"),
+    ("STT engines side by side: faster-whisper and openai-whisper", "engines.py"),
     ("Memory", "memory.py"),
     ("Throughput ceiling of the queue", "throughput.py"),
 ]
