@@ -27,7 +27,8 @@ class UploadSizeLimit:
             return
         max_file = self.max_file_bytes()
         limit = max_file + MULTIPART_OVERHEAD_BYTES
-        too_large = error_response(413, "file_too_large", f"The file is larger than {max_file / 2**20:g} MB.")
+        message = f"The file is larger than {max_file / 2**20:g} MB."
+        too_large = error_response(413, "file_too_large", message, path=self.path, param="file")
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await too_large(scope, receive, send)

@@ -39,6 +39,10 @@ class TaskArgs(TypedDict):
     s3_url: str
     token_info: dict[str, Any]
     word_timestamps: bool
+    language: str | None
+    """ISO-639-1 code of the spoken language, or None to let the model detect it."""
+    prompt: str | None
+    """Whisper's initial prompt: spelling, style and vocabulary to follow."""
 
 
 def dispatch(

@@ -27,7 +27,12 @@ def run_again(job: Job, session: Session, settings: Settings, run_in_background:
     session.commit()
     announce(job, "status", settings)
     args = TaskArgs(
-        job_id=job.id, s3_url=job.audio_url, token_info={"sub": job.owner_id}, word_timestamps=job.word_timestamps
+        job_id=job.id,
+        s3_url=job.audio_url,
+        token_info={"sub": job.owner_id},
+        word_timestamps=job.word_timestamps,
+        language=job.language,
+        prompt=job.prompt,
     )
     if (went_to := dispatch(args, queue_name, settings, run_in_background)) != queue_name:
         job.queue = went_to

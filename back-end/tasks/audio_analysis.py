@@ -50,9 +50,17 @@ class Failure:
 
 
 def process_audio_analysis(
-    job_id: str, s3_url: str, token_info: dict[str, Any], word_timestamps: bool = False
+    job_id: str,
+    s3_url: str,
+    token_info: dict[str, Any],
+    word_timestamps: bool = False,
+    language: str | None = None,
+    prompt: str | None = None,
 ) -> dict[str, Any]:
-    """Transcribe the audio at `s3_url` (a storage URL) for job `job_id`, uploaded by `token_info["sub"]`."""
+    """Transcribe the audio at `s3_url` (a storage URL) for job `job_id`, uploaded by `token_info["sub"]`.
+
+    `language` (ISO-639-1, None = detect) and `prompt` (Whisper's initial prompt) go to the engine as they are.
+    """
     settings = get_settings()
     redis = get_redis(settings)
     rq_job = get_current_job()
@@ -85,7 +93,15 @@ def process_audio_analysis(
         raise_if_canceled(redis, job_id)
         report("started")
         log.info("job %s started, attempt %s", job_id, attempt, extra=context)
-        result = analyse(s3_url, settings, progress, word_timestamps, lambda: raise_if_canceled(redis, job_id))
+        result = analyse(
+            s3_url,
+            settings,
+            progress,
+            word_timestamps,
+            lambda: raise_if_canceled(redis, job_id),
+            language=language,
+            prompt=prompt,
+        )
         progress.enter("delivering")
         report("completed", result=result)
     except JobCanceled:
@@ -115,6 +131,9 @@ def analyse(
     progress: ProgressReporter,
     word_timestamps: bool = False,
     check_canceled: Callable[[], None] = lambda: None,
+    *,
+    language: str | None = None,
+    prompt: str | None = None,
 ) -> AnalysisResult:
     """Fetch, decode and transcribe, telling `progress` how far it is; `check_canceled` may raise to stop."""
     with tempfile.TemporaryDirectory(prefix="stt-") as scratch:
@@ -132,7 +151,11 @@ def analyse(
         progress.decoded_until(end_s)
 
     return get_engine(settings).transcribe(
-        audio, on_segment=lambda segment: on_segment(segment.end), word_timestamps=word_timestamps
+        audio,
+        on_segment=lambda segment: on_segment(segment.end),
+        word_timestamps=word_timestamps,
+        language=language,
+        prompt=prompt,
     )
 
 

@@ -1,0 +1,198 @@
+"""`POST /v1/audio/transcriptions`: OpenAI's transcription API, served by this project's queue and workers.
+
+An OpenAI client points its `base_url` at `/v1` and passes the user's JWT as its `api_key`. The upload is accepted
+exactly like `POST /api/audio` (`services.uploads.accept_upload`), then the request waits for the job, without
+blocking the event loop, up to OPENAI_WAIT_TIMEOUT_S, and answers in the format asked for. A job still running by
+then is answered 202 with its id and `Location: /api/jobs/{id}`; it carries on.
+
+- `model`: `whisper-1` (what OpenAI clients send) or the name of STT_MODEL; both run the server's model, which
+  the `X-Model` header names. Any other name: 400 `model_not_found`.
+- `temperature` (0-1) is accepted and not used: the engine decodes at 0 with Whisper's fallback schedule.
+- `timestamp_granularities[]=word` needs `verbose_json` (OpenAI's rule) and turns on word timestamps.
+- `stream=true` is refused (400 `stream_unsupported`): an OpenAI client would wait for SSE transcript deltas.
+- A failed job answers in OpenAI's error shape: 400 for audio that cannot be decoded, 500 otherwise, and 409 for a
+  job canceled meanwhile, each with `x-should-retry: false` (the job's own retries have run; a client retry would
+  only upload it again).
+"""
+
+import threading
+from pathlib import PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CurrentUser, SettingsDep
+from api.rate_limit import enforce_upload_rate
+from core.errors import BadRequest, error_response
+from core.security import Principal
+from core.settings import Settings
+from db.engine import open_session
+from db.job_repository import JobRepository
+from db.models import Job, JobStatus
+from events.job_wait import wait_until_ended
+from schemas.analysis import AnalysisResult
+from schemas.job import JobAccepted
+from schemas.openai_audio import (
+    Granularity,
+    OpenAiErrorBody,
+    OpenAiFormat,
+    Transcription,
+    TranscriptionPending,
+    VerboseTranscription,
+)
+from services.uploads import accept_upload
+from transcripts.openai_formats import render_openai
+
+router = APIRouter(prefix="/v1/audio", tags=["openai"])
+
+WHISPER_1 = "whisper-1"
+"""The model name OpenAI clients send; here it means the server's own model."""
+
+FAILED_JOB_STATUS = {"undecodable_audio": 400}
+"""The status a failed job answers with, by its error code; any other code is 500."""
+
+NO_RETRY = {"x-should-retry": "false"}
+"""OpenAI's clients obey this header: a finished job gives the same answer however often it is asked."""
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": Transcription | VerboseTranscription,
+        "description": "The transcript, in `response_format`",
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/x-subrip": {"schema": {"type": "string"}},
+            "text/vtt": {"schema": {"type": "string"}},
+        },
+    },
+    202: {"model": TranscriptionPending, "description": "Still running after OPENAI_WAIT_TIMEOUT_S"},
+    **{code: {"model": OpenAiErrorBody} for code in (400, 401, 409, 413, 415, 429, 500, 503)},
+}
+
+
+@router.post(
+    "/transcriptions",
+    response_class=Response,
+    responses=_RESPONSES,
+    dependencies=[Depends(enforce_upload_rate)],
+)
+async def create_transcription(
+    request: Request,
+    user: CurrentUser,
+    settings: SettingsDep,
+    model: Annotated[str, Form(description="whisper-1, or the server's STT_MODEL name: both run STT_MODEL")],
+    file: Annotated[UploadFile | None, File(description="The recording (wav, flac, mp3, ogg, m4a, webm)")] = None,
+    language: Annotated[str | None, Form(description="ISO-639-1 code of the spoken language; empty = detect")] = None,
+    prompt: Annotated[str | None, Form(description="Whisper's initial prompt: spelling, names, style")] = None,
+    response_format: Annotated[OpenAiFormat, Form()] = "json",
+    temperature: Annotated[float, Form(ge=0, le=1, description="Accepted, not used: decoding starts at 0")] = 0.0,
+    timestamp_granularities: Annotated[
+        list[Granularity] | None,
+        Form(alias="timestamp_granularities[]", description="segment (the default) and/or word (verbose_json only)"),
+    ] = None,
+    stream: Annotated[bool, Form(description="Not supported: follow /api/jobs/{id}/events instead")] = False,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Same key, same user, within 24 h: the same job")
+    ] = None,
+) -> Response:
+    if file is None:
+        raise BadRequest("missing_file", "Send the recording in the multipart field 'file'.", param="file")
+    check_model(model, settings)
+    if stream:
+        raise BadRequest(
+            "stream_unsupported",
+            "Streaming is not supported; without it the answer is the whole transcript "
+            "(live progress: GET /api/jobs/{id}/events).",
+            param="stream",
+        )
+    granularities = frozenset(timestamp_granularities or ())
+    if "word" in granularities and response_format != "verbose_json":
+        raise BadRequest(
+            "invalid_request",
+            "timestamp_granularities[]=word needs response_format=verbose_json.",
+            param="timestamp_granularities",
+        )
+    accepted = await run_in_threadpool(
+        _accept, file, "word" in granularities, language, prompt, idempotency_key, user, settings
+    )
+    await wait_until_ended(accepted.job_id, settings, settings.openai_wait_timeout_s, request.is_disconnected)
+    job = await run_in_threadpool(_read_job, accepted.job_id, settings)
+    return answer(job, response_format, granularities, settings, request.url.path)
+
+
+def check_model(model: str, settings: Settings) -> None:
+    served = PurePath(settings.stt_model).name
+    if model not in (WHISPER_1, settings.stt_model, served):
+        raise BadRequest(
+            "model_not_found",
+            f"The model {model[:64]!r} is not served here: use {WHISPER_1} or {served} (both run {served}).",
+            param="model",
+        )
+
+
+def answer(
+    job: Job | None, fmt: OpenAiFormat, granularities: frozenset[Granularity], settings: Settings, path: str
+) -> Response:
+    """The transcript, the failed job's error, or 202 while the job goes on."""
+    if job is None:  # removed while we waited (not something this API does)
+        return error_response(500, "job_lost", "The job disappeared.", NO_RETRY, path=path)
+    headers = {"X-Job-Id": job.id, "X-Model": PurePath(settings.stt_model).name}
+    if job.status == JobStatus.COMPLETED and job.result is not None:
+        body, media_type = render_openai(AnalysisResult.model_validate(job.result), fmt, granularities)
+        return Response(body, media_type=media_type, headers=headers)
+    if job.status == JobStatus.FAILED:
+        code = job.error_code or "processing_failed"
+        status = FAILED_JOB_STATUS.get(code, 500)
+        message = job.error_message or "Transcription failed."
+        param = "file" if status == 400 else None
+        return error_response(status, code, message, {**headers, **NO_RETRY}, path=path, param=param)
+    if job.status == JobStatus.CANCELED:
+        return error_response(409, "job_canceled", "The job was canceled.", {**headers, **NO_RETRY}, path=path)
+    status_url = f"/api/jobs/{job.id}"
+    pending = TranscriptionPending(
+        job_id=job.id,
+        status=job.status,
+        queue=job.queue,
+        status_url=status_url,
+        transcript_url=f"{status_url}/transcript",
+        message=f"Not finished within {settings.openai_wait_timeout_s:g} s; the job goes on: follow it at status_url.",
+    )
+    return JSONResponse(pending.model_dump(mode="json"), 202, headers={**headers, "Location": status_url})
+
+
+def _accept(
+    file: UploadFile,
+    word_timestamps: bool,
+    language: str | None,
+    prompt: str | None,
+    idempotency_key: str | None,
+    user: Principal,
+    settings: Settings,
+) -> JobAccepted:
+    """Accept on a worker thread, with a session of its own, closed before the wait (no connection held)."""
+    with open_session(settings.sqlalchemy_url) as session:
+        return accept_upload(
+            file.file,
+            file.size or 0,
+            file.filename,
+            "normal",
+            word_timestamps,
+            idempotency_key,
+            user,
+            settings,
+            session,
+            start_in_thread,
+            language=language,
+            prompt=prompt,
+        )
+
+
+def start_in_thread(func: Any, **kwargs: Any) -> None:
+    """In-process jobs start at once: BackgroundTasks would run them only after this response, which waits for them."""
+    threading.Thread(target=func, kwargs=kwargs, name=f"job-{kwargs.get('job_id')}", daemon=True).start()
+
+
+def _read_job(job_id: str, settings: Settings) -> Job | None:
+    with open_session(settings.sqlalchemy_url) as session:
+        return JobRepository(session).get(job_id)

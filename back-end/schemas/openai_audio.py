@@ -1,0 +1,89 @@
+"""Bodies of `POST /v1/audio/transcriptions`, in the shapes of OpenAI's audio API."""
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from db.models import JobStatus
+from queueing.queues import QueueName
+
+OpenAiFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
+Granularity = Literal["word", "segment"]
+
+
+class DurationUsage(BaseModel):
+    type: Literal["duration"] = "duration"
+    seconds: int
+    """Seconds of audio, rounded up (what OpenAI bills)."""
+
+
+class Transcription(BaseModel):
+    """`response_format=json`."""
+
+    text: str
+    usage: DurationUsage
+
+
+class TranscriptionSegment(BaseModel):
+    id: int
+    seek: int
+    """The segment's start in 10 ms frames (Whisper's unit); the decoding window itself is not recorded."""
+    start: float
+    end: float
+    text: str
+    tokens: list[int]
+    """Not recorded: always empty."""
+    temperature: float
+    """Not recorded: 0.0, the first temperature of Whisper's fallback schedule, which decodes nearly every segment."""
+    avg_logprob: float
+    """Not recorded: 0.0."""
+    compression_ratio: float
+    """gzip ratio of the segment's text, as Whisper computes it."""
+    no_speech_prob: float
+    """Not recorded: 0.0."""
+
+
+class TranscriptionWord(BaseModel):
+    word: str
+    start: float
+    end: float
+
+
+class VerboseTranscription(BaseModel):
+    """`response_format=verbose_json`: segments unless only words were asked for, words when they were."""
+
+    task: Literal["transcribe"] = "transcribe"
+    language: str
+    """The language's English name, lower-case (`english`), as OpenAI reports it."""
+    duration: float
+    text: str
+    segments: list[TranscriptionSegment] | None = None
+    words: list[TranscriptionWord] | None = None
+    usage: DurationUsage
+
+
+class TranscriptionPending(BaseModel):
+    """202: the job did not end within OPENAI_WAIT_TIMEOUT_S; it goes on, and can be followed under /api/jobs."""
+
+    job_id: str
+    status: JobStatus
+    queue: QueueName
+    status_url: str
+    transcript_url: str
+    message: str
+
+
+class OpenAiErrorDetail(BaseModel):
+    message: str
+    type: str
+    """invalid_request_error, authentication_error, permission_error, rate_limit_error or server_error."""
+    param: str | None
+    """The request field at fault, if one is."""
+    code: str | None
+    """Ours, as under /api: missing_file, unsupported_media_type, model_not_found, undecodable_audio, …"""
+
+
+class OpenAiErrorBody(BaseModel):
+    """Every refusal under /v1: `{"error": {"message", "type", "param", "code"}}`."""
+
+    error: OpenAiErrorDetail

@@ -1,0 +1,213 @@
+"""`POST /v1/audio/transcriptions` in process (TestClient, fakeredis as the queue): what it refuses, in OpenAI's
+error shape, leaving nothing behind; language and prompt on the row and in the task's arguments; 202 at the wait
+limit. (The transcripts themselves come from real workers in tests/integration/test_openai_api.py.)"""
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import fakeredis
+import pytest
+from fastapi.testclient import TestClient
+from rq import Queue
+
+from core.settings import get_settings
+from db.engine import open_session
+from db.job_repository import JobRepository
+from db.models import JobStatus
+from events.job_wait import wait_until_ended
+from queueing.embedded_redis import free_port
+from services.requeue import run_again
+from tests.conftest import SAMPLES, bearer
+from tests.unit.test_api import job_rows, stored_files
+
+WAV = (SAMPLES / "hello.wav").read_bytes()
+OPENAI_ERROR_KEYS = {"message", "type", "param", "code"}
+
+
+@pytest.fixture
+def client(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("OPENAI_WAIT_TIMEOUT_S", "0")  # nothing runs the queued jobs here: answer at once
+    monkeypatch.setattr("events.job_wait.redis_url", lambda _: f"redis://127.0.0.1:{free_port()}/0")  # poll the row
+    get_settings.cache_clear()
+    from main import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+def transcribe(client: TestClient, data: bytes = WAV, headers: dict[str, str] | None = None, **form: Any) -> Any:
+    fields = {"model": "whisper-1", **form}
+    return client.post(
+        "/v1/audio/transcriptions",
+        headers=bearer("alice") if headers is None else headers,
+        files={"file": ("clip.wav", data, "audio/wav")},
+        data=fields,
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "param", "code"),
+    [
+        ({"response_format": "docx"}, "response_format", "invalid_request"),
+        ({"model": "gpt-4o-transcribe"}, "model", "model_not_found"),
+        ({"temperature": "1.5"}, "temperature", "invalid_request"),
+        ({"timestamp_granularities[]": "word"}, "timestamp_granularities", "invalid_request"),
+        ({"timestamp_granularities[]": "sentence", "response_format": "verbose_json"}, None, "invalid_request"),
+        ({"language": "de"}, "language", "unsupported_language"),
+        ({"language": "xx"}, "language", "invalid_language"),
+        ({"prompt": "p" * 5000}, "prompt", "prompt_too_long"),
+        ({"stream": "true"}, "stream", "stream_unsupported"),
+    ],
+    ids=[
+        "format",
+        "model",
+        "temperature",
+        "word-needs-verbose",
+        "granularity",
+        "german-on-en",
+        "language",
+        "prompt",
+        "stream",
+    ],
+)
+def test_invalid_fields_are_openai_400s_and_leave_nothing(
+    client: TestClient, app_env: Path, form: dict[str, str], param: str | None, code: str
+) -> None:
+    response = transcribe(client, **form)
+
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert set(error) == OPENAI_ERROR_KEYS
+    assert error["type"] == "invalid_request_error"
+    assert error["code"] == code
+    if param:
+        assert error["param"] == param
+    assert job_rows() == 0
+    assert stored_files(app_env) == []
+
+
+def test_missing_auth_non_audio_and_missing_file(client: TestClient, app_env: Path) -> None:
+    unauthenticated = transcribe(client, headers={})
+    not_audio = transcribe(client, b"just some text, renamed to .wav\n" * 20)
+    no_file = client.post("/v1/audio/transcriptions", headers=bearer("alice"), data={"model": "whisper-1"})
+    no_model = client.post("/v1/audio/transcriptions", headers=bearer("alice"), files={"file": ("a.wav", WAV)})
+
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()["error"] == {
+        "message": "An 'Authorization: Bearer <token>' header is required.",
+        "type": "authentication_error",
+        "param": None,
+        "code": "missing_token",
+    }
+    assert not_audio.status_code == 415
+    assert not_audio.json()["error"]["code"] == "unsupported_media_type"
+    assert not_audio.json()["error"]["type"] == "invalid_request_error"
+    assert no_file.status_code == 400
+    assert no_file.json()["error"]["param"] == "file"
+    assert no_model.status_code == 400
+    assert no_model.json()["error"]["param"] == "model"
+    assert job_rows() == 0
+    assert stored_files(app_env) == []
+
+
+def test_api_routes_keep_their_own_error_shape(client: TestClient) -> None:
+    response = client.post(
+        "/api/audio", headers=bearer("alice"), files={"file": ("a.wav", WAV)}, data={"language": "de"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "unsupported_language",
+            "message": "The server's model (tiny.en) transcribes English only; send language=en or leave it out.",
+        }
+    }
+
+
+def test_over_max_upload_is_an_openai_413(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_UPLOAD_MB", "1")
+    get_settings.cache_clear()
+
+    response = transcribe(client, WAV + bytes(2 * 2**20))
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert response.json()["error"]["param"] == "file"
+
+
+def test_past_the_wait_limit_it_is_202_with_the_job_and_language_and_prompt_go_with_it(
+    client: TestClient, fake_redis: fakeredis.FakeRedis
+) -> None:
+    response = transcribe(client, language="EN", prompt="Kenobi, Skywalker", response_format="verbose_json")
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    job_id = body["job_id"]
+    assert body["status"] == "queued"
+    assert response.headers["Location"] == body["status_url"] == f"/api/jobs/{job_id}"
+    assert body["transcript_url"] == f"/api/jobs/{job_id}/transcript"
+    assert response.headers["X-Model"] == "tiny.en"
+    assert client.get(body["status_url"], headers=bearer("alice")).json()["status"] == "queued"
+    rq_job = Queue("audio_analysis", connection=fake_redis).fetch_job(job_id)
+    assert rq_job is not None
+    assert rq_job.kwargs["language"] == "en"
+    assert rq_job.kwargs["prompt"] == "Kenobi, Skywalker"
+    assert rq_job.kwargs["word_timestamps"] is False
+    with open_session(get_settings().sqlalchemy_url) as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None
+        assert (job.language, job.prompt) == ("en", "Kenobi, Skywalker")
+
+
+def test_a_job_run_again_keeps_its_language_and_prompt(client: TestClient, fake_redis: fakeredis.FakeRedis) -> None:
+    job_id = transcribe(client, language="en", prompt="Obi-Wan").json()["job_id"]
+    queue = Queue("audio_analysis", connection=fake_redis)
+    queue.empty()
+
+    with open_session(get_settings().sqlalchemy_url) as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None
+        job.status = JobStatus.FAILED
+        session.commit()
+        run_again(job, session, get_settings(), lambda *_, **__: None)
+
+    rq_job = queue.fetch_job(job_id)
+    assert rq_job is not None
+    assert (rq_job.kwargs["language"], rq_job.kwargs["prompt"]) == ("en", "Obi-Wan")
+
+
+def test_word_granularity_turns_on_word_timestamps(client: TestClient, fake_redis: fakeredis.FakeRedis) -> None:
+    response = transcribe(client, response_format="verbose_json", **{"timestamp_granularities[]": ["word", "segment"]})
+
+    assert response.status_code == 202
+    rq_job = Queue("audio_analysis", connection=fake_redis).fetch_job(response.json()["job_id"])
+    assert rq_job is not None
+    assert rq_job.kwargs["word_timestamps"] is True
+
+
+def test_without_redis_the_wait_reads_the_row_until_the_job_ends(client: TestClient) -> None:
+    job_id = transcribe(client).json()["job_id"]  # queued; the wait below finds no Redis (see the fixture)
+    settings = get_settings()
+
+    def complete_soon() -> None:
+        time.sleep(0.5)
+        with open_session(settings.sqlalchemy_url) as session:
+            job = JobRepository(session).get(job_id)
+            assert job is not None
+            job.status = JobStatus.COMPLETED
+            session.commit()
+
+    finisher = threading.Thread(target=complete_soon)
+    finisher.start()
+    started = time.monotonic()
+    ended = asyncio.run(wait_until_ended(job_id, settings, timeout_s=10))
+    finisher.join()
+
+    assert ended is True
+    assert 0.5 <= time.monotonic() - started < 2
+    assert asyncio.run(wait_until_ended("no-such-job", settings, timeout_s=0)) is True
+    assert asyncio.run(wait_until_ended(transcribe(client).json()["job_id"], settings, timeout_s=0.3)) is False

@@ -1,0 +1,131 @@
+"""A result in OpenAI's shapes: json, text, srt, vtt, verbose_json with segment and word granularities."""
+
+import json
+import zlib
+
+import pytest
+
+from core.errors import BadRequest
+from core.settings import Settings
+from schemas.analysis import AnalysisResult, Segment, Word
+from services.transcription_options import check_language, check_prompt
+from stt.languages import LANGUAGES, is_english_only
+from transcripts.openai_formats import compression_ratio, render_openai
+
+
+def result(words: bool = False) -> AnalysisResult:
+    def timed(*items: tuple[str, float, float]) -> list[Word] | None:
+        return [Word(word=w, start=s, end=e) for w, s, e in items] if words else None
+
+    return AnalysisResult(
+        text="Hello there. General Kenobi.",
+        language="en",
+        duration=4.2,
+        segments=[
+            Segment(start=0.0, end=1.5, text="Hello there.", words=timed((" Hello", 0.0, 0.6), (" there.", 0.7, 1.5))),
+            Segment(
+                start=2.0, end=4.0, text="General Kenobi.", words=timed((" General", 2.0, 2.9), (" Kenobi.", 3.0, 4.0))
+            ),
+        ],
+    )
+
+
+def test_json_is_text_and_duration_usage() -> None:
+    body, media_type = render_openai(result(), "json")
+
+    assert media_type == "application/json"
+    assert json.loads(body) == {"text": "Hello there. General Kenobi.", "usage": {"type": "duration", "seconds": 5}}
+
+
+def test_text_srt_and_vtt_are_the_plain_renderings() -> None:
+    text, text_type = render_openai(result(), "text")
+    srt, srt_type = render_openai(result(), "srt")
+    vtt, vtt_type = render_openai(result(), "vtt")
+
+    assert (text, text_type) == ("Hello there. General Kenobi.\n", "text/plain; charset=utf-8")
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:01,500\nHello there.\n\n2\n00:00:02,000 --> 00:00:04,000\n")
+    assert srt_type.startswith("application/x-subrip")
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n")
+    assert vtt_type.startswith("text/vtt")
+
+
+def test_verbose_json_has_segments_by_default_and_no_words() -> None:
+    body = json.loads(render_openai(result(words=True), "verbose_json")[0])
+
+    assert body["task"] == "transcribe"
+    assert body["language"] == "english"
+    assert body["duration"] == 4.2
+    assert body["text"] == "Hello there. General Kenobi."
+    assert "words" not in body
+    assert [s["id"] for s in body["segments"]] == [0, 1]
+    second = body["segments"][1]
+    assert second["start"] == 2.0
+    assert second["end"] == 4.0
+    assert second["seek"] == 200  # 10 ms frames
+    assert second["text"] == "General Kenobi."
+    assert second["tokens"] == []
+    assert second["temperature"] == second["avg_logprob"] == second["no_speech_prob"] == 0.0
+    assert second["compression_ratio"] == pytest.approx(
+        len(b"General Kenobi.") / len(zlib.compress(b"General Kenobi."))
+    )
+    assert body["usage"] == {"type": "duration", "seconds": 5}
+
+
+def test_verbose_json_words_are_flattened_and_stripped() -> None:
+    only_words = json.loads(render_openai(result(words=True), "verbose_json", frozenset({"word"}))[0])
+    both = json.loads(render_openai(result(words=True), "verbose_json", frozenset({"word", "segment"}))[0])
+
+    assert "segments" not in only_words  # as OpenAI: asking for words alone leaves segments out
+    assert only_words["words"] == [
+        {"word": "Hello", "start": 0.0, "end": 0.6},
+        {"word": "there.", "start": 0.7, "end": 1.5},
+        {"word": "General", "start": 2.0, "end": 2.9},
+        {"word": "Kenobi.", "start": 3.0, "end": 4.0},
+    ]
+    assert len(both["segments"]) == 2
+    assert both["words"] == only_words["words"]
+
+
+def test_compression_ratio_grows_with_repetition() -> None:
+    assert compression_ratio("") == 0.0
+    assert compression_ratio("la " * 100) > 2.4 > compression_ratio("Hello there, General Kenobi.")
+
+
+def test_languages_are_whispers_own() -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    assert set(LANGUAGES) == set(_LANGUAGE_CODES)
+
+
+@pytest.mark.parametrize(
+    ("model", "english_only"),
+    [("tiny.en", True), ("/models/faster-whisper-small.en", True), ("large-v3", False), ("/models/base", False)],
+)
+def test_english_only_models_are_the_dot_en_ones(model: str, english_only: bool) -> None:
+    assert is_english_only(model) is english_only
+
+
+def test_language_is_checked_against_whisper_and_the_model() -> None:
+    english_only = Settings.model_construct(stt_model="tiny.en")
+    multilingual = Settings.model_construct(stt_model="small")
+
+    assert check_language(None, english_only) is None
+    assert check_language(" ", english_only) is None
+    assert check_language("EN", english_only) == "en"
+    assert check_language("de", multilingual) == "de"
+    with pytest.raises(BadRequest) as unsupported:
+        check_language("de", english_only)
+    assert (unsupported.value.code, unsupported.value.param) == ("unsupported_language", "language")
+    assert "English only" in unsupported.value.message
+    with pytest.raises(BadRequest) as unknown:
+        check_language("klingon", multilingual)
+    assert unknown.value.code == "invalid_language"
+
+
+def test_prompt_empty_is_none_and_too_long_is_refused() -> None:
+    assert check_prompt(None) is None
+    assert check_prompt("  ") is None
+    assert check_prompt("Kenobi, Skywalker") == "Kenobi, Skywalker"
+    with pytest.raises(BadRequest) as too_long:
+        check_prompt("x" * 4001)
+    assert too_long.value.code == "prompt_too_long"
