@@ -9,6 +9,8 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from callbacks.delivery import plan as plan_callback
+from callbacks.dispatcher import wake_dispatcher
 from core.errors import NotFound
 from core.metrics import JOB_DURATION, JOBS_FINISHED, QUEUE_WAIT, REAL_TIME_FACTOR, RETRIES
 from core.settings import Settings, get_settings
@@ -33,11 +35,15 @@ def record_event(event: AnalysisEvent, session: Session, settings: Settings | No
     if job is None:
         raise NotFound("job_not_found", "No such job.")
     applied = repository.apply(job, event)
+    settings = settings or get_settings()
+    callback = applied and plan_callback(job, session, settings) is not None  # in the transition's transaction
     session.commit()
     log.info("job event", extra={"job_id": event.job_id, "event": event.event, "applied": applied})
     if applied:
         observe(job, event)
-        announce(job, STREAM_EVENT[event.event], settings or get_settings())
+        announce(job, STREAM_EVENT[event.event], settings)
+    if callback:
+        wake_dispatcher()  # the callback is posted from the dispatcher's thread, never from here
     return applied
 
 

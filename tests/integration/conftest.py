@@ -75,6 +75,8 @@ def database_url(tmp_path: Path) -> str:
     if not url:
         return f"sqlite:///{tmp_path / 'app.db'}"
     with get_engine(url).begin() as connection:  # a clean schema; the API migrates it again at start
+        connection.execute(text("DROP TABLE IF EXISTS callback_attempts"))  # these two refer to jobs
+        connection.execute(text("DROP TABLE IF EXISTS callback_deliveries"))
         connection.execute(text("DROP TABLE IF EXISTS jobs"))
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     return url

@@ -154,6 +154,10 @@ def test_the_dashboard_is_not_served_without_credentials(make_client: "type[Test
     assert client.get("/rq/").status_code == 404
 
 
+STRONG_CALLBACK_SECRET = "whsec_Kp3nV8rT1yW6zB9cF2hJ5mQ8sU1xA4dG7jL0oR3uX6z="
+"""whsec_ and the base64 of 32 random-looking bytes (a secret is refused below only for the reason each case names)."""
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -166,7 +170,12 @@ def test_the_dashboard_is_not_served_without_credentials(make_client: "type[Test
 )
 def test_production_refuses_default_or_weak_secrets(tmp_path: Path, overrides: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
-        Settings(_env_file=None, environment="production", data_dir=tmp_path, **overrides)  # type: ignore[call-arg]
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            environment="production",
+            data_dir=tmp_path,
+            **{"callback_signing_secret": STRONG_CALLBACK_SECRET, **overrides},
+        )
 
 
 def test_production_starts_with_strong_secrets(tmp_path: Path) -> None:
@@ -176,6 +185,7 @@ def test_production_starts_with_strong_secrets(tmp_path: Path) -> None:
         data_dir=tmp_path,
         jwt_secret="Zq8vX1u0mN3bR5tY7wE9pL2kJ4hG6fD8sA0qW",
         webhook_secret="Hn4mK7jL0pO3iU6yT9rE2wQ5aS8dF1gZ4xC7v",
+        callback_signing_secret=STRONG_CALLBACK_SECRET,
     )
 
     assert settings.environment == "production"

@@ -18,6 +18,7 @@ ISOLATED_ENV = (
     "REDIS_PASSWORD",
     "JWT_SECRET",
     "WEBHOOK_SECRET",
+    "CALLBACK_SIGNING_SECRET",
     "DATABASE_URL",
     "DATA_DIR",
     "ENVIRONMENT",
@@ -107,8 +108,18 @@ def test_production_needs_both_secrets(tmp_path: Path, secrets: dict[str, str]) 
     assert not (tmp_path / ".secrets").exists()
 
 
+CALLBACK_SECRET = "whsec_" + "c" * 44
+"""Standard Webhooks' format: whsec_ and the base64 of 33 bytes."""
+
+
 def test_production_with_secrets_uses_them(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, environment="production", jwt_secret="j" * 40, webhook_secret="w" * 40)
+    settings = make_settings(
+        tmp_path,
+        environment="production",
+        jwt_secret="j" * 40,
+        webhook_secret="w" * 40,
+        callback_signing_secret=CALLBACK_SECRET,
+    )
     assert settings.secret("jwt_secret") == b"j" * 40
     assert settings.secret("webhook_secret") == b"w" * 40
     assert not (tmp_path / ".secrets").exists()
@@ -123,7 +134,8 @@ def test_development_secrets_are_generated_and_persisted(tmp_path: Path) -> None
         assert path.read_text(encoding="ascii").strip().encode() == settings.secret(name)
         assert len(settings.secret(name)) >= 32
     assert settings.secret("jwt_secret") != settings.secret("webhook_secret")
-    assert sorted(p.name for p in (tmp_path / ".secrets").iterdir()) == ["jwt_secret", "webhook_secret"]
+    generated = sorted(p.name for p in (tmp_path / ".secrets").iterdir())
+    assert generated == ["callback_signing_secret", "jwt_secret", "webhook_secret"]
 
 
 def test_development_secret_is_shared_within_a_data_dir(tmp_path: Path) -> None:
