@@ -13,16 +13,19 @@ from starlette.concurrency import run_in_threadpool
 from api.dashboard import mount_dashboard
 from api.routers import (
     admin_router,
+    deliveries_router,
     health_router,
     job_events_router,
     jobs_router,
+    openai_audio_router,
     ops_router,
     user_audio_router,
     web_router,
     webhook_router,
 )
 from api.upload_limit import UploadSizeLimit
-from core.errors import install_error_handlers
+from callbacks.dispatcher import start_dispatcher, stop_dispatcher
+from core.errors import UPLOAD_PATHS, install_error_handlers
 from core.logging import RequestIdMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from db.engine import migrate
@@ -31,7 +34,9 @@ from services.reconciler import reconcile_if_leader
 ROUTERS = (
     health_router,
     user_audio_router,
+    openai_audio_router,
     jobs_router,
+    deliveries_router,
     job_events_router,
     admin_router,
     ops_router,
@@ -45,8 +50,10 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     await run_in_threadpool(migrate, settings.sqlalchemy_url)
     reconciler = asyncio.create_task(reconcile_forever(settings))  # once at start, then every interval
+    callbacks = start_dispatcher(settings)  # also picks up callbacks left pending by a previous run
     yield
     reconciler.cancel()
+    await run_in_threadpool(stop_dispatcher, callbacks)
 
 
 async def reconcile_forever(settings: Settings) -> None:
@@ -63,7 +70,8 @@ def create_app() -> FastAPI:
     configure_logging(settings.worker_id)
     app = FastAPI(title="Audio transcription jobs", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(UploadSizeLimit, path="/api/audio", max_file_bytes=lambda: get_settings().max_upload_bytes)
+    for upload_path in UPLOAD_PATHS:
+        app.add_middleware(UploadSizeLimit, path=upload_path, max_file_bytes=lambda: get_settings().max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

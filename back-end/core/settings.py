@@ -4,10 +4,14 @@
 environment. Defaults are the embedded ones: embedded Redis, SQLite and local storage under `DATA_DIR`.
 """
 
+import base64
+import binascii
 import contextlib
+import ipaddress
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -51,6 +55,8 @@ class Settings(BaseSettings):
     """How often the API compares the database with Redis (and the age a job needs before it is compared)."""
     stale_grace_s: int = Field(default=15 * 60, ge=0)
     """A job started longer than JOB_TIMEOUT plus this ago is taken for lost and run again."""
+    openai_wait_timeout_s: float = Field(default=300.0, ge=0)
+    """How long `POST /v1/audio/transcriptions` waits for its job; later it answers 202 with the job id."""
 
     # Redis: REDIS_URL wins; else REDIS_HOST & co.; else an embedded redis-server under DATA_DIR.
     redis_url: str | None = None
@@ -72,6 +78,8 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=100, gt=0)
 
     # Speech-to-text
+    stt_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    """Per worker process; openai-whisper needs the optional install (`make openai-whisper`)."""
     stt_model: str = BUNDLED_MODEL
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
@@ -89,6 +97,20 @@ class Settings(BaseSettings):
     upload_rate_limit: str = "30/minute"
     """Uploads per user, in the `limits` notation ("30/minute", "500/hour")."""
 
+    # Client callbacks (callbacks/): the job's status body posted to its callback_url, Standard Webhooks signed
+    callback_signing_secret: SecretStr | None = None
+    """`whsec_<base64 of 24-64 random bytes>`; generated under DATA_DIR/.secrets in development."""
+    callback_allowed_hosts: list[str] = []
+    """Host names or networks (CIDR) a callback may reach although they are not public, e.g. ["10.0.0.0/8"]."""
+    callback_retry_schedule: list[float] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    """Seconds to wait before each attempt (the first right away), each stretched by up to ±CALLBACK_RETRY_JITTER."""
+    callback_retry_window_s: int = Field(default=24 * 3600, ge=1)
+    """No attempt is made later than this after the job ended: later ones are moved to it, or dropped."""
+    callback_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
+    callback_timeout_s: float = Field(default=10.0, gt=0)
+    callback_poll_interval_s: float = Field(default=5.0, gt=0)
+    """How often each API process looks for due callbacks it was not told about (another process's, a restart's)."""
+
     # Operations
     rq_dashboard_username: str | None = None
     rq_dashboard_password: SecretStr | None = None
@@ -97,6 +119,8 @@ class Settings(BaseSettings):
     # Processes
     worker_id: str = Field(default_factory=socket.gethostname)
     worker_count: int = Field(default=1, ge=1)
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    """Workers lower their CPU priority by this much: where the API shares the machine, it answers first."""
     host: str = "127.0.0.1"
     """Where `make run` binds the API (HOST)."""
     port: int = 8000
@@ -106,6 +130,21 @@ class Settings(BaseSettings):
     def _check_job_timeout(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+    @field_validator("callback_allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, entries: list[str]) -> list[str]:
+        """Networks as CIDR (a bare address is a /32 or /128), anything else a host name, matched exactly."""
+        normalised = []
+        for entry in entries:
+            text = entry.strip().lower().rstrip(".")
+            try:
+                normalised.append(str(ipaddress.ip_network(text.strip("[]"), strict=False)))
+            except ValueError:
+                if not text or "/" in text or ":" in text:
+                    raise ValueError(f"CALLBACK_ALLOWED_HOSTS: {entry!r} is not a network or a host name") from None
+                normalised.append(text)
+        return normalised
 
     @model_validator(mode="after")
     def _resolve(self) -> "Settings":
@@ -119,8 +158,15 @@ class Settings(BaseSettings):
                 if self.environment == "production":
                     raise ValueError(f"{name.upper()} must be set when ENVIRONMENT=production")
                 setattr(self, name, SecretStr(_development_secret(self.data_dir, name)))
+        if self.callback_signing_secret is None:
+            if self.environment == "production":
+                raise ValueError("CALLBACK_SIGNING_SECRET must be set when ENVIRONMENT=production")
+            generated = _development_secret(self.data_dir, "callback_signing_secret", _new_callback_secret)
+            self.callback_signing_secret = SecretStr(generated)
+        _check_callback_secret(self.callback_signing_secret)
         if self.environment == "production":
             secrets_in_use = {"JWT_SECRET": self.jwt_secret, "WEBHOOK_SECRET": self.webhook_secret}
+            secrets_in_use["CALLBACK_SIGNING_SECRET"] = self.callback_signing_secret
             if self.rq_dashboard_password is not None:
                 secrets_in_use["RQ_DASHBOARD_PASSWORD"] = self.rq_dashboard_password
             for name, value in secrets_in_use.items():
@@ -160,7 +206,7 @@ class Settings(BaseSettings):
         return value.get_secret_value().encode()
 
 
-def _development_secret(data_dir: Path, name: str) -> str:
+def _development_secret(data_dir: Path, name: str, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
     """A random secret kept under DATA_DIR, so the API and workers of one machine agree on it."""
     path = data_dir / ".secrets" / name
     if not path.exists():
@@ -168,11 +214,31 @@ def _development_secret(data_dir: Path, name: str) -> str:
         path.parent.chmod(0o700)
         draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
         with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="ascii") as out:
-            out.write(secrets.token_urlsafe(32))
+            out.write(make())
         with contextlib.suppress(FileExistsError):  # another process of this machine was first
             os.link(draft, path)
         draft.unlink()
     return path.read_text(encoding="ascii").strip()
+
+
+CALLBACK_SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
+CALLBACK_SECRET_BYTES = (24, 64)
+"""The key lengths Standard Webhooks allows (bytes, before base64)."""
+
+
+def _new_callback_secret() -> str:
+    return CALLBACK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _check_callback_secret(value: SecretStr) -> None:
+    text = value.get_secret_value()
+    try:
+        key = base64.b64decode(text.removeprefix(CALLBACK_SECRET_PREFIX), validate=True)
+    except binascii.Error:
+        key = b""
+    low, high = CALLBACK_SECRET_BYTES
+    if not text.startswith(CALLBACK_SECRET_PREFIX) or not low <= len(key) <= high:
+        raise ValueError(f"CALLBACK_SIGNING_SECRET must be {CALLBACK_SECRET_PREFIX}<base64 of {low}-{high} bytes>")
 
 
 MIN_SECRET_LENGTH = 32

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from audio.decode import AudioDecodeError, AudioInfo, probe_audio
 from audio.format import SNIFF_BYTES, sniff_format
+from callbacks.address_guard import accept_callback_url
 from core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from core.security import Principal
 from core.settings import Settings
@@ -24,6 +25,7 @@ from queueing.queues import BACKGROUND, Priority, queue_name_for
 from schemas.job import JobAccepted, JobRead
 from services.estimates import place_in_line
 from services.job_events import announce
+from services.transcription_options import check_language, check_prompt
 from storage import Storage, audio_key, get_storage
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,14 @@ def accept_upload(
     settings: Settings,
     session: Session,
     run_in_background: RunInBackground,
+    *,
+    language: str | None = None,
+    prompt: str | None = None,
+    callback_url: str | None = None,
 ) -> JobAccepted:
+    """`language` (Whisper's codes; None = detect) and `prompt` are checked here and reach the engine as they are."""
+    language, prompt = check_language(language, settings), check_prompt(prompt)
+    callback_url = accept_callback_url(callback_url, settings.callback_allowed_hosts)  # SSRF: before anything is kept
     repository = JobRepository(session)
     if idempotency_key is not None and (earlier := _earlier_job(repository, principal, idempotency_key)):
         return _accepted(earlier, repository, settings)
@@ -68,6 +77,9 @@ def accept_upload(
                 audio_duration_s=info.duration_s,
                 original_filename=(filename or "")[:255] or None,
                 word_timestamps=word_timestamps,
+                language=language,
+                prompt=prompt,
+                callback_url=callback_url,
                 idempotency_key=idempotency_key,
                 progress=0,
                 retry_count=0,
@@ -75,7 +87,14 @@ def accept_upload(
         )
         session.commit()
         announce(job, "status", settings, JobRead.of(job, *place_in_line(job, repository, settings)))
-        args = TaskArgs(job_id=job_id, s3_url=url, token_info=principal.token_info(), word_timestamps=word_timestamps)
+        args = TaskArgs(
+            job_id=job_id,
+            s3_url=url,
+            token_info=principal.token_info(),
+            word_timestamps=word_timestamps,
+            language=language,
+            prompt=prompt,
+        )
         if (went_to := dispatch(args, queue_name, settings, run_in_background)) != queue_name:
             job.queue = went_to  # Redis was unreachable: the API process runs it
             session.commit()

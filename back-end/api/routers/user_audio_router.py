@@ -32,6 +32,11 @@ def create_audio_job(
     file: Annotated[UploadFile | None, File(description="The recording (wav, flac, mp3, ogg, m4a, webm)")] = None,
     priority: Annotated[Priority, Form()] = "normal",
     word_timestamps: Annotated[bool, Form(description="Also time every word")] = False,
+    language: Annotated[str | None, Form(description="ISO-639-1 code of the spoken language; empty = detect")] = None,
+    prompt: Annotated[str | None, Form(description="Whisper's initial prompt: spelling, names, style")] = None,
+    callback_url: Annotated[
+        str | None, Form(description="http(s) URL that gets the status body, signed, when the job completes or fails")
+    ] = None,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", description="Same key, same user, within 24 h: the same job")
     ] = None,
@@ -49,4 +54,7 @@ def create_audio_job(
         settings,
         session,
         background_tasks.add_task,
+        language=language,
+        prompt=prompt,
+        callback_url=callback_url,
     )
