@@ -11,7 +11,7 @@ samples and jfk.flac, drained in burst mode once the worker has said it is ready
 - `fork-preloaded`: RQ's `Worker` whose parent loaded (and used) the model before forking: CTranslate2 then hangs
   in the horse (../shared/FINDINGS.md), so one job is given a job_timeout of HANG_TIMEOUT_S and left to RQ.
 
-Per-job overhead = drain time / jobs - the mean bare transcription time of the same clips (the engine called
+Per-job overhead = drain time / jobs - the mean bare decode + transcription time of the same clips (called
 directly in this process, warm, median of 3 per clip). Memory: the worker process's RSS before the first job and
 the peak RSS of the worker and its work-horses together during the drain (sampled every 20 ms; a horse's RSS
 counts pages it shares with its parent). Model loads are counted from the worker's log lines. Medians of ROUNDS.
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import psutil
 from harness import REPO_ROOT, machine
-from pipeline_efficiency import SOURCES, bare_seconds
+from pipeline_efficiency import SOURCES, bare_seconds, decode_seconds
 from redis import Redis
 from rq import Queue
 from rq.registry import FinishedJobRegistry
@@ -173,8 +173,8 @@ def run_once(kind: str, server: RedisServer, tmp: Path) -> Run:
 def main() -> None:
     cores = os.cpu_count() or 1
     progress(f"bare transcription with {cores} threads ...")
-    bare = bare_seconds(cores)
-    mean_bare = statistics.mean(bare[SOURCES[i % len(SOURCES)]] for i in range(JOBS))
+    bare, decode = bare_seconds(cores), decode_seconds()
+    mean_bare = statistics.mean(bare[clip] + decode[clip] for clip in (SOURCES[i % len(SOURCES)] for i in range(JOBS)))
     tmp = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     server = RedisServer(tmp / "redis")
     runs: dict[str, list[Run]] = {kind: [] for kind in KINDS}
@@ -190,7 +190,7 @@ def main() -> None:
         server.stop()
 
     print(f"{JOBS} jobs (decode + transcribe: the six samples and jfk.flac in turn), one worker with {cores} threads; "
-          f"{machine()}. Bare transcription: {1000 * mean_bare:.0f} ms per job on average.\n")  # fmt: skip
+          f"{machine()}. Bare decode + transcription: {1000 * mean_bare:.0f} ms per job on average.\n")  # fmt: skip
     print("| worker model | jobs done | per job ms | overhead per job ms | model loads | worker RSS idle MB "
           "| peak RSS worker + horse MB |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -7,6 +7,7 @@ current job finish, then the worker exits.
 """
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -99,6 +100,7 @@ def warm_up(settings: Settings) -> None:
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.worker_id)
+    os.nice(settings.worker_nice)  # before the model starts its threads: they inherit it
     warm_up(settings)
     worker = build_worker(settings)
     count_in_redis(worker.connection, "model_loads")
