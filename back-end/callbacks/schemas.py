@@ -2,12 +2,16 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from callbacks.models import CallbackAttempt, CallbackDelivery, DeliveryState
+from callbacks.models import CallbackDelivery, DeliveryState
 
 
 class AttemptRead(BaseModel):
+    """One attempt, read straight from its row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     attempt: int
     attempted_at: datetime
     status_code: int | None
@@ -18,18 +22,6 @@ class AttemptRead(BaseModel):
     """The first 1 KiB of the receiver's answer."""
     next_attempt_at: datetime | None
     """When the next attempt was planned after this one; None after the last."""
-
-    @classmethod
-    def of(cls, attempt: CallbackAttempt) -> "AttemptRead":
-        return cls(
-            attempt=attempt.attempt,
-            attempted_at=attempt.attempted_at,
-            status_code=attempt.status_code,
-            error=attempt.error,
-            latency_ms=attempt.latency_ms,
-            response_body=attempt.response_body,
-            next_attempt_at=attempt.next_attempt_at,
-        )
 
 
 class DeliveryRead(BaseModel):
@@ -52,7 +44,7 @@ class DeliveryRead(BaseModel):
             state=delivery.state,
             next_attempt_at=delivery.next_attempt_at if delivery.state == DeliveryState.PENDING else None,
             created_at=delivery.created_at,
-            attempts=[AttemptRead.of(attempt) for attempt in delivery.attempts],
+            attempts=[AttemptRead.model_validate(attempt) for attempt in delivery.attempts],
         )
 
 
