@@ -6,6 +6,7 @@ upload is refused with 503.
 """
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, TypedDict
 
@@ -31,7 +32,13 @@ FAILURE_TTL_S = 7 * 24 * 3600
 QUEUE_FULL_RETRY_AFTER_S = 60
 
 RunInBackground = Callable[..., Any]
-"""`BackgroundTasks.add_task` in a request; a thread starter elsewhere (the reconciler)."""
+"""`BackgroundTasks.add_task` in a request; `run_in_thread` where the job must start at once or outside a request."""
+
+
+def run_in_thread(func: Callable[..., Any], **kwargs: Any) -> None:
+    """Start an in-process job now, on a daemon thread of its own: for the reconciler (no request to attach it to)
+    and for `/v1/audio/transcriptions` (its response waits for the job, so BackgroundTasks would run it too late)."""
+    threading.Thread(target=func, kwargs=kwargs, name=f"job-{kwargs.get('job_id')}", daemon=True).start()
 
 
 class TaskArgs(TypedDict):

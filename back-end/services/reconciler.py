@@ -11,10 +11,8 @@ A Redis lock lets one API process act per interval, however many there are.
 """
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -29,6 +27,7 @@ from db.engine import open_session
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
 from queueing.connection import get_redis
+from queueing.dispatch import run_in_thread
 from queueing.queues import BACKGROUND
 from schemas.analysis import AnalysisEvent, JobErrorBody
 from services.job_events import record_event
@@ -106,7 +105,7 @@ def _reconcile_job(
 
 
 def _run_again(job: Job, session: Session, settings: Settings, done: Reconciled) -> None:
-    run_again(job, session, settings, _in_a_thread)
+    run_again(job, session, settings, run_in_thread)
     RECONCILER_REQUEUES.inc()
     done.requeued.append(job.id)
 
@@ -125,8 +124,3 @@ def _rq_status(connection: Redis, job_id: str) -> RqStatus | None:
         return RqJob.fetch(job_id, connection=connection).get_status()
     except NoSuchJobError:
         return None
-
-
-def _in_a_thread(func: Any, **kwargs: Any) -> None:
-    """BackgroundTasks outside a request: the reconciler runs in-process jobs on a thread of their own."""
-    threading.Thread(target=func, kwargs=kwargs, name=f"job-{kwargs.get('job_id')}", daemon=True).start()

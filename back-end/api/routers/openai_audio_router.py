@@ -15,7 +15,6 @@ then is answered 202 with its id and `Location: /api/jobs/{id}`; it carries on.
   only upload it again).
 """
 
-import threading
 from pathlib import PurePath
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ from db.engine import open_session
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
 from events.job_wait import wait_until_ended
+from queueing.dispatch import run_in_thread
 from schemas.analysis import AnalysisResult
 from schemas.job import JobAccepted
 from schemas.openai_audio import (
@@ -182,15 +182,10 @@ def _accept(
             user,
             settings,
             session,
-            start_in_thread,
+            run_in_thread,  # at once: BackgroundTasks would run it after this response, which waits for it
             language=language,
             prompt=prompt,
         )
-
-
-def start_in_thread(func: Any, **kwargs: Any) -> None:
-    """In-process jobs start at once: BackgroundTasks would run them only after this response, which waits for them."""
-    threading.Thread(target=func, kwargs=kwargs, name=f"job-{kwargs.get('job_id')}", daemon=True).start()
 
 
 def _read_job(job_id: str, settings: Settings) -> Job | None:
