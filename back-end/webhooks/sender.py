@@ -1,7 +1,7 @@
 """Delivery of a task's events to the API's results webhook (the worker side of the webhook)."""
 
 import logging
-import threading
+from functools import cache
 
 import httpx
 
@@ -15,30 +15,25 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 2.0
 """Idle connections are dropped well before uvicorn closes them (5 s), so a reused one is rarely stale."""
 
-_clients: dict[float, httpx.Client] = {}
-_clients_lock = threading.Lock()
 
-
+@cache
 def shared_client(timeout_s: float) -> httpx.Client:
     """The process's client for the results webhook: one connection pool, kept alive between events.
 
     A new `httpx.Client` builds a TLS context (certifi's bundle) and a new connection: ~37 ms a time here, which
     was most of the webhook's cost per event (measured in benchmarks/FINDINGS.md).
     """
-    with _clients_lock:
-        if timeout_s not in _clients:
-            _clients[timeout_s] = httpx.Client(timeout=timeout_s, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S))
-        return _clients[timeout_s]
+    return httpx.Client(timeout=timeout_s, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_S))
 
 
 class DeliveryError(Exception):
     """Raised when the API did not accept an event (unreachable, timed out, or answered non-2xx)."""
 
 
-def deliver(event: AnalysisEvent, settings: Settings, client: httpx.Client | None = None) -> None:
+def deliver(event: AnalysisEvent, settings: Settings) -> None:
     body = event.model_dump_json().encode()
     headers = {"Content-Type": "application/json", **sign(body, settings.secret("webhook_secret"))}
-    http = client or shared_client(settings.webhook_timeout_s)
+    http = shared_client(settings.webhook_timeout_s)
     try:
         try:
             response = http.post(settings.results_webhook_url, content=body, headers=headers)
