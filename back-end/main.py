@@ -19,9 +19,9 @@ from api.routers import (
     jobs_router,
     openai_audio_router,
     ops_router,
+    results_router,
     user_audio_router,
     web_router,
-    webhook_router,
 )
 from api.upload_limit import UploadSizeLimit
 from callbacks.dispatcher import start_dispatcher, stop_dispatcher
@@ -40,7 +40,7 @@ ROUTERS = (
     job_events_router,
     admin_router,
     ops_router,
-    webhook_router,
+    results_router,
     web_router,
 )
 

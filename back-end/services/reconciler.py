@@ -2,7 +2,7 @@
 
 The database is the record of every accepted job; Redis can forget (restarted without persistence, a failover
 that lost writes) and workers can die. For every queued or started job older than RECONCILE_INTERVAL_S:
-- RQ has no such job: the result the worker kept (webhooks.outbox) is recorded if there is one, else the job is
+- RQ has no such job: the result the worker kept (results.outbox) is recorded if there is one, else the job is
   dispatched again;
 - RQ finished it, or failed it, but the row never heard: the kept result is recorded, else (failed) the job is
   marked failed with `worker_lost`;
@@ -29,10 +29,10 @@ from db.models import Job, JobStatus
 from queueing.connection import get_redis
 from queueing.dispatch import run_in_thread
 from queueing.queues import BACKGROUND
+from results import outbox
 from schemas.analysis import AnalysisEvent, JobErrorBody
 from services.job_events import record_event
 from services.requeue import run_again
-from webhooks import outbox
 
 log = logging.getLogger(__name__)
 

@@ -30,14 +30,14 @@ from core.settings import Settings, get_settings
 from events.job_stream import publish
 from events.progress import ProgressReporter
 from queueing.connection import get_redis
+from results import outbox
+from results.sender import DeliveryError, deliver
 from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
 from services.job_events import record_event_in_process
 from storage import ObjectNotFound, storage_for_url
 from stt import get_engine
 from tasks.cancellation import JobCanceled, raise_if_canceled
 from tasks.result_delivery import schedule_delivery
-from webhooks import outbox
-from webhooks.sender import DeliveryError, deliver
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from core.metrics import count_in_redis
 from core.settings import get_settings
 from queueing.connection import get_redis
 from queueing.queues import HIGH_PRIORITY, get_queue
-from webhooks import outbox
-from webhooks.sender import DeliveryError, deliver
+from results import outbox
+from results.sender import DeliveryError, deliver
 
 log = logging.getLogger(__name__)
 

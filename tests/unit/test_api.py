@@ -18,9 +18,9 @@ from core.settings import get_settings
 from db.engine import open_session
 from db.models import Job
 from queueing.embedded_redis import free_port
+from results.signing import sign
 from schemas.analysis import AnalysisEvent
 from tests.conftest import SAMPLES, bearer
-from webhooks.signing import sign
 
 WAV = (SAMPLES / "hello.wav").read_bytes()
 

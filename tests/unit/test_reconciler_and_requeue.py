@@ -14,10 +14,10 @@ from core.settings import get_settings
 from db.engine import open_session
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
+from results import outbox
 from schemas.analysis import AnalysisEvent, AnalysisResult
 from services.reconciler import reconcile, reconcile_if_leader
 from tests.conftest import SAMPLES, bearer
-from webhooks import outbox
 
 
 @pytest.fixture

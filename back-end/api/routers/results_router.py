@@ -11,9 +11,9 @@ from core.errors import BadRequest, PayloadTooLarge, Unauthorized
 from core.settings import Settings
 from db.engine import open_session
 from queueing.connection import get_redis
+from results.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, InvalidSignature, verify
 from schemas.analysis import AnalysisEvent
 from services.job_events import record_event
-from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, InvalidSignature, verify
 
 router = APIRouter(prefix="/internal/webhooks", tags=["internal"])
 

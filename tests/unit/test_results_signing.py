@@ -1,11 +1,11 @@
-"""`webhooks.signing`: HMAC-SHA256 over `timestamp.body`, valid for TOLERANCE_S either way."""
+"""`results.signing`: HMAC-SHA256 over `timestamp.body`, valid for TOLERANCE_S either way."""
 
 import hashlib
 import hmac
 
 import pytest
 
-from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, InvalidSignature, sign, verify
+from results.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, InvalidSignature, sign, verify
 
 SECRET = b"webhook-secret-for-tests-0123456789abcdef"
 BODY = b'{"job_id": "abc", "event": "completed"}'

@@ -6,8 +6,8 @@ from functools import cache
 import httpx
 
 from core.settings import Settings
+from results.signing import sign
 from schemas.analysis import AnalysisEvent
-from webhooks.signing import sign
 
 log = logging.getLogger(__name__)
 
