@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OPENAI_WHISPER_STAMP := $(VENV)/.installed-openai-whisper
 
-.PHONY: help install openai-whisper browser demo run worker test test-unit test-integration bench lint format clean
+.PHONY: help install openai-whisper browser test-audio demo run worker test test-unit test-integration bench lint format clean
 
 help:
 	@echo "make demo   - start embedded Redis + API + 1 worker, transcribe a sample, stop"
@@ -13,6 +13,7 @@ help:
 	@echo "make worker - only the RQ workers of this STT server (start_worker.sh)"
 	@echo "make test   - lint, type check, unit and integration tests"
 	@echo "make lint   - ruff and mypy"
+	@echo "make test-audio - espeak-ng (apt-get) and the test recordings of samples/recordings.json in .cache/test-audio/"
 	@echo "make openai-whisper - the optional second STT engine (CPU torch) and the bundled model converted for it"
 	@echo "make bench  - the benchmarks on the real stack; writes docs/PERFORMANCE.md (about 20 min)"
 
@@ -43,6 +44,14 @@ browser:
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 
+# Test speech: Debian's espeak-ng speaks samples/recordings.json into .cache/test-audio/ (git-ignored; a few
+# seconds from empty, and only what changed is made again). The tests would make them too; this fails early.
+test-audio: $(STAMP)
+	@command -v espeak-ng >/dev/null || { \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq espeak-ng >/dev/null; }
+	$(PY) samples/recordings.py
+
 demo: $(STAMP)
 	$(PY) back-end/demo.py
 
@@ -56,14 +65,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy back-end client
+	PYTHONPATH=back-end $(VENV)/bin/lint-imports --no-cache --no-logo
 
-test: openai-whisper lint browser
+test: openai-whisper lint browser test-audio
 	$(VENV)/bin/pytest
 
 test-unit: $(STAMP) openai-whisper
 	$(VENV)/bin/pytest tests/unit
 
-test-integration: $(STAMP) openai-whisper browser
+test-integration: $(STAMP) openai-whisper browser test-audio
 	$(VENV)/bin/pytest tests/integration
 
 bench: $(STAMP) openai-whisper
@@ -74,4 +84,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf data test-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf data test-output .pytest_cache .mypy_cache .ruff_cache .cache/test-audio

@@ -26,7 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "back-end"))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from stt_speed import JFK, load_clips, markdown, progress, word_error_rate  # noqa: E402
+from harness import speech_clip, speech_note  # noqa: E402
+from stt_speed import load_clips, markdown, progress, word_error_rate  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 THREADS = os.cpu_count() or 1
@@ -126,6 +127,7 @@ def main() -> None:
     clips = load_clips()
     durations = {clip.name: clip.seconds for clip in clips}
     references = {clip.name: clip.reference for clip in clips}
+    speech = clips[-1].name  # jfk.flac, or without ../shared the generated short_english
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as data_dir:
         from stt.openai_whisper_checkpoint import ensure_bundled_checkpoint
 
@@ -135,7 +137,7 @@ def main() -> None:
         runs = [measure(engine, Path(data_dir)) for engine in ENGINES]
     default, same_precision, openai = runs
 
-    header = ["engine", "start s", "load s", "RSS loaded MB", "RSS after MB", "median RTF", f"RTF {JFK.name}"]
+    header = ["engine", "start s", "load s", "RSS loaded MB", "RSS after MB", "median RTF", f"RTF {speech}"]
     header += ["mean WER", "max WER", "WER vs default (mean)"]
     rows = [
         [
@@ -145,7 +147,7 @@ def main() -> None:
             f"{run.rss_loaded_mb:.0f}",
             f"{run.rss_after_mb:.0f}",
             f"{median_rtf(run, durations):.3f}",
-            f"{run.seconds[JFK.name] / durations[JFK.name]:.3f}",
+            f"{run.seconds[speech] / durations[speech]:.3f}",
             f"{statistics.mean(wers(run, references)):.3f}",
             f"{max(wers(run, references)):.3f}",
             f"{statistics.mean(wers(run, default.texts)):.3f}",
@@ -155,7 +157,8 @@ def main() -> None:
     versions = ", ".join(
         f"{name} {version(name)}" for name in ("faster-whisper", "ctranslate2", "openai-whisper", "torch")
     )
-    print(f"{versions}; {THREADS} threads, beam 1, median of {ROUNDS} rounds.\n")
+    print(f"{versions}; {THREADS} threads, beam 1, median of {ROUNDS} rounds.")
+    print(f"Clips: the six samples and {speech_note(speech_clip())}.\n")
     print(markdown(header, rows))
     print()
     clip_header = ["clip", "audio s", *(f"RTF {r.engine.label}" for r in runs)]

@@ -15,14 +15,20 @@ import psutil
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "back-end"))
+sys.path.append(str(REPO_ROOT))  # samples.recordings
 
 from core.security import create_token  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from queueing.embedded_redis import free_port  # noqa: E402
+from samples.recordings import CACHE_DIR, ground_truth, recording  # noqa: E402
 from stack import running_stack  # noqa: E402
 
 SAMPLES = REPO_ROOT / "samples"
 JFK = REPO_ROOT.parent / "shared" / "audio" / "jfk.flac"
+"""Real human speech, on the team's machines only (never copied into the project)."""
+JFK_REFERENCE = (
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+)
 
 BENCH_LIMITS = {"QUEUE_MAX_LENGTH": "1000000", "UPLOAD_RATE_LIMIT": "1000000/minute"}
 """A benchmark measures the system, not its guards against abuse."""
@@ -65,6 +71,33 @@ def bench_stack(workers: int = 1, **env: str) -> Iterator[RunningStack]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def speech_clip() -> Path:
+    """About 11 s of one speaker: ../shared/audio/jfk.flac (real speech) where it is, else the project's own
+    `short_english` (espeak-ng, samples/recordings.json; generated into .cache/test-audio/ on first use)."""
+    return JFK if JFK.exists() else recording("short_english")
+
+
+def clip_name(path: Path) -> str:
+    """How a clip is named in a table: a generated recording by its name, without its cache key."""
+    return f"{ground_truth(path)['name']}{path.suffix}" if path.parent == CACHE_DIR else path.name
+
+
+def speech_note(path: Path) -> str:
+    """For a benchmark's header: which speech clip was measured, and why."""
+    if path == JFK:
+        return f"{JFK.name} (real speech, ../shared/audio)"
+    return f"{clip_name(path)} (generated espeak-ng speech: ../shared/audio/{JFK.name} is not here)"
+
+
+def reference_text(path: Path) -> str:
+    """What a clip says: jfk.flac's text, a sample's .txt, or a generated recording's sidecar."""
+    if path == JFK:
+        return JFK_REFERENCE
+    if path.parent == CACHE_DIR:
+        return str(ground_truth(path)["text"])
+    return path.with_suffix(".txt").read_text().strip()
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -1,12 +1,13 @@
 """Speed and quality of the STT engine settings that matter, at engine level (no queue, no API).
 
 For each configuration (compute type, beam size, CPU threads) this loads `FasterWhisperEngine` on the bundled
-Whisper tiny.en model and transcribes every clip: the six samples in `samples/` and `../shared/audio/jfk.flac`.
+Whisper tiny.en model and transcribes every clip: the six samples in `samples/` and `../shared/audio/jfk.flac`
+(where ../shared is not, the project's generated `short_english` instead: about as long, one speaker).
 Per clip: the median of ROUNDS (default 3) calls to `engine.transcribe(audio)` → real-time factor (seconds of
 compute per second of audio), and the word error rate against the reference text.
 
 Then "threads per worker x workers" on this machine's cores: spawned processes, each loading its own model
-(CTranslate2 must not cross a fork), transcribe jfk.flac x8 between them; the throughput is audio seconds per
+(CTranslate2 must not cross a fork), transcribe that speech clip x8 between them; the throughput is audio seconds per
 wall second.
 
 Prints Markdown tables on stdout (progress on stderr). Usage: `.venv/bin/python benchmarks/stt_speed.py`.
@@ -30,17 +31,15 @@ import numpy.typing as npt
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "back-end"))
 
+from harness import clip_name, reference_text, speech_clip, speech_note  # noqa: E402
+
 from audio.decode import STT_SAMPLE_RATE, decode_for_stt  # noqa: E402
 from stt.faster_whisper_engine import FasterWhisperEngine, bundled_model_path  # noqa: E402
 
 SAMPLE_NAMES = ("hello.wav", "meeting.flac", "weather.mp3", "delivery.ogg", "reminder.m4a", "travel.webm")
-JFK = REPO_ROOT.parent / "shared" / "audio" / "jfk.flac"
-JFK_REFERENCE = (
-    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
-)
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 LAYOUT_CLIPS = 8
-"""How many copies of jfk.flac the processes of a layout share out."""
+"""How many copies of the speech clip (jfk.flac or short_english) the processes of a layout share out."""
 
 WER_TOLERANCE = 0.02
 """A cheaper setting "keeps quality" when its mean WER is at most this much above the dearer one's."""
@@ -142,9 +141,9 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 
 
 def load_clips() -> list[Clip]:
-    samples = [REPO_ROOT / "samples" / name for name in SAMPLE_NAMES]
-    clips = [Clip(p.name, decode_for_stt(p), p.with_suffix(".txt").read_text().strip()) for p in samples]
-    return [*clips, Clip(JFK.name, decode_for_stt(JFK), JFK_REFERENCE)]
+    """The six samples, then the speech clip (`speech_clip()`): the last one is the one the layouts use."""
+    paths = [*(REPO_ROOT / "samples" / name for name in SAMPLE_NAMES), speech_clip()]
+    return [Clip(clip_name(p), decode_for_stt(p), reference_text(p)) for p in paths]
 
 
 def load_engine(compute_type: str, beam_size: int, cpu_threads: int) -> FasterWhisperEngine:
@@ -171,10 +170,12 @@ def measure_config(config: Config, clips: list[Clip]) -> ConfigResult:
     return ConfigResult(config, engine.load_s, results)
 
 
-def layout_child(threads: int, copies: int, rounds: int, start: Barrier, done: "ProcessQueue[list[float]]") -> None:
-    """One spawned worker: load its own model, then per round transcribe `copies` x jfk.flac after the barrier."""
+def layout_child(
+    threads: int, clip: Path, copies: int, rounds: int, start: Barrier, done: "ProcessQueue[list[float]]"
+) -> None:
+    """One spawned worker: load its own model, then per round transcribe `copies` x `clip` after the barrier."""
     engine = load_engine("int8", 1, threads)
-    audio = decode_for_stt(JFK)
+    audio = decode_for_stt(clip)
     engine.transcribe(audio)  # warm-up, as a worker is warm after its first job
     for _ in range(rounds):
         start.wait()
@@ -186,12 +187,13 @@ def layout_child(threads: int, copies: int, rounds: int, start: Barrier, done: "
         done.put(times)
 
 
-def measure_layout(processes: int, threads: int, jfk_seconds: float) -> LayoutResult:
+def measure_layout(processes: int, threads: int, clip: Path) -> LayoutResult:
     ctx = mp.get_context("spawn")
     start = ctx.Barrier(processes + 1)
     done: ProcessQueue[list[float]] = ctx.Queue()
     copies = LAYOUT_CLIPS // processes
-    children = [ctx.Process(target=layout_child, args=(threads, copies, ROUNDS, start, done)) for _ in range(processes)]
+    args = (threads, clip, copies, ROUNDS, start, done)
+    children = [ctx.Process(target=layout_child, args=args) for _ in range(processes)]
     for child in children:
         child.start()
     walls, clip_times = [], []
@@ -207,7 +209,7 @@ def measure_layout(processes: int, threads: int, jfk_seconds: float) -> LayoutRe
             child.join(timeout=30)
             if child.is_alive():
                 child.kill()
-    audio_s = copies * processes * jfk_seconds
+    audio_s = copies * processes * len(decode_for_stt(clip)) / STT_SAMPLE_RATE
     result = LayoutResult(processes, threads, audio_s, statistics.median(walls), statistics.mean(clip_times))
     progress(f"  {processes} x {threads}: {result.throughput:.1f} audio s per wall s")
     return result
@@ -219,14 +221,16 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def config_table(results: list[ConfigResult]) -> str:
-    header = ["configuration", "compares", "load s", "median RTF", f"RTF {JFK.name} (11 s)", "mean WER", "max WER"]
+    speech = results[0].clips[-1].clip
+    rtf = f"RTF {speech.name} ({speech.seconds:.0f} s)"
+    header = ["configuration", "compares", "load s", "median RTF", rtf, "mean WER", "max WER"]
     rows = [
         [
             r.config.label,
             r.config.compares,
             f"{r.load_s:.2f}",
             f"{r.median_rtf:.3f}",
-            f"{r.clip(JFK.name).rtf:.3f}",
+            f"{r.clip(speech.name).rtf:.3f}",
             f"{r.mean_wer:.3f}",
             f"{r.worst.wer:.3f} ({r.worst.clip.name})" if r.worst.wer else "0.000",
         ]
@@ -299,15 +303,16 @@ def verdict(results: dict[Config, ConfigResult], layouts: list[LayoutResult]) ->
 def main() -> None:
     started = time.perf_counter()
     progress(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; decoding clips")
+    speech = speech_clip()
     clips = load_clips()
     load_engine("int8", 1, 1)  # a load that is not counted: the first one also pays for the cold file cache
     results: dict[Config, ConfigResult] = {}
     for config in CONFIGS:
         progress(f"configuration {config.label}")
         results[config] = measure_config(config, clips)
-    jfk_seconds = next(c.seconds for c in clips if c.name == JFK.name)
-    progress(f"layouts: jfk.flac x{LAYOUT_CLIPS}, spawned processes")
-    layouts = [measure_layout(processes, threads, jfk_seconds) for processes, threads in LAYOUTS]
+    progress(f"layouts: {clip_name(speech)} x{LAYOUT_CLIPS}, spawned processes")
+    layouts = [measure_layout(processes, threads, speech) for processes, threads in LAYOUTS]
+    print(f"Clips: the six samples and {speech_note(speech)}.\n")
     print(config_table(list(results.values())))
     print()
     print(clip_table(results[DEFAULT_2], results[DEFAULT_1]))

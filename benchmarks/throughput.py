@@ -125,7 +125,7 @@ def run_worker(kind: str, url: str, name: str) -> None:
 
 
 def enqueue_jobs(connection: Redis) -> None:
-    """JOBS jobs in one pipeline, with the options `queueing.dispatch.enqueue_analysis` gives a real one."""
+    """JOBS jobs in one pipeline, with the options `services.dispatch.enqueue_analysis` gives a real one."""
     queue = Queue(AUDIO_ANALYSIS, connection=connection)
     ids = [uuid.uuid4().hex for _ in range(JOBS)]
     jobs = [

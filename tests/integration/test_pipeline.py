@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_NAMES, SAMPLES, SHARED_AUDIO, reference_text, word_error_rate
+from tests.conftest import JFK, SAMPLE_NAMES, SAMPLES, clip, needs_jfk, reference_text, word_error_rate
 from tests.integration.conftest import Stack
 
 MAX_WER = 0.3
@@ -29,7 +29,7 @@ def assert_transcribed(job: dict[str, object], sample: Path) -> None:
 def test_rq_mode_concurrent_uploads_spread_over_two_workers(stack: Stack) -> None:
     api = stack.api()
     stack.workers(2, worker_id="stt")
-    samples = [SAMPLES / name for name in SAMPLE_NAMES] + [SHARED_AUDIO / "jfk.flac"]
+    samples = [SAMPLES / name for name in SAMPLE_NAMES] + [clip("short_english")]
 
     accepted = [api.upload(sample) for sample in samples]
     jobs = [api.wait(a["job_id"]) for a in accepted]
@@ -39,6 +39,14 @@ def test_rq_mode_concurrent_uploads_spread_over_two_workers(stack: Stack) -> Non
         assert_transcribed(job, sample)
     per_worker = Counter(str(stack_job_worker(stack, job["job_id"])) for job in jobs)
     assert set(per_worker) == {"stt-1", "stt-2"}, per_worker
+
+
+@needs_jfk
+def test_real_human_speech_is_transcribed(stack: Stack) -> None:
+    api = stack.api()
+    stack.workers(1)
+
+    assert_transcribed(api.wait(api.upload(JFK)["job_id"]), JFK)
 
 
 def stack_job_worker(stack: Stack, job_id: str) -> str | None:

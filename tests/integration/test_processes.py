@@ -8,36 +8,19 @@ import sys
 import time
 from pathlib import Path
 
-import av
 import httpx
-import numpy as np
 import pytest
 
 from queueing.embedded_redis import embedded_redis_running, free_port
 from stack import REPO_ROOT, wait_for_health
-from tests.conftest import SAMPLES, SHARED_AUDIO
+from tests.conftest import SAMPLES, long_speech
 from tests.integration.conftest import ApiClient, Stack
-
-
-def long_recording(path: Path, repeats: int) -> Path:
-    """jfk.flac `repeats` times over, as one 16 kHz mono WAV (long enough to stop a worker in the middle)."""
-    with av.open(str(SHARED_AUDIO / "jfk.flac")) as source:
-        resampler = av.AudioResampler(format="s16", layout="mono", rate=16_000)
-        chunks = [f.to_ndarray() for frame in source.decode(audio=0) for f in resampler.resample(frame)]
-    samples = np.tile(np.concatenate(chunks, axis=1), repeats)
-    with av.open(str(path), "w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=16_000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
-        frame.sample_rate = 16_000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            out.mux(packet)
-    return path
 
 
 def test_sigterm_lets_the_current_job_finish_then_workers_exit_0(stack: Stack, tmp_path: Path) -> None:
     api = stack.api()
     workers = stack.workers(2, worker_id="graceful")
-    accepted = api.upload(long_recording(tmp_path / "long.wav", repeats=12))  # 132 s of speech
+    accepted = api.upload(long_speech(tmp_path / "long.wav"))  # 145 s of speech: long enough to stop in the middle
     while api.job(accepted["job_id"])["status"] != "started":
         time.sleep(0.05)
 

@@ -23,9 +23,8 @@ from sqlalchemy import text
 from db.engine import get_engine
 from events.job_stream import stream_key
 from queueing.embedded_redis import RedisServer, free_port
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, long_speech
 from tests.integration.conftest import Stack
-from tests.integration.test_processes import long_recording
 
 RECOVERY_BOUND_S = 120
 """Documented in docs/RELIABILITY.md: a dead worker's job is running again within two minutes."""
@@ -54,7 +53,7 @@ def worker_log(stack: Stack, worker_id: str = "stt") -> str:
 def test_a_killed_worker_s_job_is_completed_by_another_worker_once(stack: Stack, tmp_path: Path) -> None:
     api = stack.api()
     stack.workers(2, worker_id="dw")
-    job_id = api.upload(long_recording(tmp_path / "long.wav", repeats=12))["job_id"]
+    job_id = api.upload(long_speech(tmp_path / "long.wav"))["job_id"]  # 145 s of speech
     while api.job(job_id)["current_step"] != "transcribing":
         time.sleep(0.05)
     connection = Redis.from_url(stack.env["REDIS_URL"])
@@ -131,7 +130,7 @@ def test_jobs_lost_in_a_flushed_redis_are_reconciled_and_completed(stack: Stack)
 def test_a_result_waits_for_an_api_that_is_away_and_is_never_transcribed_twice(stack: Stack, tmp_path: Path) -> None:
     api = stack.api()
     stack.workers(1)
-    job_id = api.upload(long_recording(tmp_path / "long.wav", repeats=4))["job_id"]
+    job_id = api.upload(long_speech(tmp_path / "long.wav", seconds=44))["job_id"]
     while api.job(job_id)["current_step"] != "transcribing":
         time.sleep(0.02)
     assert api.process is not None
@@ -156,7 +155,7 @@ def test_a_job_past_its_timeout_fails_with_timeout_and_the_worker_goes_on(stack:
     api = stack.api(JOB_TIMEOUT="2s")
     stack.workers(1)
 
-    slow = api.wait(api.upload(long_recording(tmp_path / "long.wav", repeats=12))["job_id"])
+    slow = api.wait(api.upload(long_speech(tmp_path / "long.wav"))["job_id"])
     after = api.wait(api.upload(SAMPLES / "hello.wav")["job_id"])
 
     assert (slow["status"], slow["error"]["code"], slow["retry_count"]) == ("failed", "timeout", 0)
