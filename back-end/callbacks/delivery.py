@@ -150,8 +150,3 @@ def attempt(
         },
     )
     return state
-
-
-def deliver_due(settings: Settings, limit: int = 100) -> list[DeliveryState]:
-    """Claim what is due and attempt it here, one after the other (tests, and a one-off run)."""
-    return [attempt(claim, settings) for claim in claim_due(settings, limit)]

@@ -4,13 +4,13 @@ Repositories flush, they never commit: the request (or task) boundary commits.
 """
 
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Job, JobStatus
 from queueing.queues import AUDIO_ANALYSIS, HIGH_PRIORITY, QueueName
-from schemas.analysis import AnalysisEvent
 
 RECENT_JOBS_FOR_ESTIMATE = 20
 """How many recently completed jobs the wait estimate averages over."""
@@ -20,6 +20,14 @@ QUEUES_AHEAD: dict[str, tuple[str, ...]] = {
     AUDIO_ANALYSIS: (HIGH_PRIORITY, AUDIO_ANALYSIS),
 }
 """Queued jobs of these queues wait ahead of a job of the key's queue (workers take high_priority first)."""
+
+
+class CompletedSpan(NamedTuple):
+    """When a completed job started and finished, and how many seconds of audio it held."""
+
+    started_at: datetime
+    completed_at: datetime
+    audio_duration_s: float | None
 
 
 class JobRepository:
@@ -42,35 +50,60 @@ class JobRepository:
         self.session.delete(job)
         self.session.flush()
 
-    def apply(self, job: Job, event: AnalysisEvent) -> bool:
-        """Apply a task's event; False when it changes nothing (a replay, or a job already ended)."""
+    def apply(
+        self,
+        job: Job,
+        kind: str,
+        *,
+        attempt: int,
+        worker_id: str,
+        occurred_at: datetime,
+        result: dict[str, Any] | None = None,
+        duration_s: float | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        """Apply a task's event (`started`, `completed` with its result, `failed` with its error).
+
+        False when it changes nothing: a replay, a job already ended, or an event missing its payload.
+        """
         if job.status.is_terminal:
             return False
-        if event.event == "started":
-            if job.status == JobStatus.STARTED and job.retry_count >= event.attempt - 1:
+        if kind == "started":
+            if job.status == JobStatus.STARTED and job.retry_count >= attempt - 1:
                 return False
             job.status = JobStatus.STARTED
-            job.started_at = event.occurred_at
-            job.retry_count = event.attempt - 1
+            job.started_at = occurred_at
+            job.retry_count = attempt - 1
             job.current_step = "downloading"  # the task reports its own steps from here on
             job.progress = 0
-        elif event.event == "completed" and event.result is not None:
+        elif kind == "completed" and result is not None:
             job.status = JobStatus.COMPLETED
-            job.result = event.result.model_dump(mode="json", exclude_none=True)
-            job.audio_duration_s = event.result.duration
+            job.result = result
+            job.audio_duration_s = duration_s
             job.progress = 100
             job.current_step = None
-        elif event.event == "failed" and event.error is not None:
+        elif kind == "failed" and error_code is not None:
             job.status = JobStatus.FAILED
-            job.error_code = event.error.code
-            job.error_message = event.error.message
+            job.error_code = error_code
+            job.error_message = error_message
             job.current_step = None
         else:
             return False
-        if event.event != "started":
-            job.completed_at = event.occurred_at
-            job.retry_count = max(job.retry_count, event.attempt - 1)
-        job.worker_id = event.worker_id
+        if kind != "started":
+            job.completed_at = occurred_at
+            job.retry_count = max(job.retry_count, attempt - 1)
+        job.worker_id = worker_id
+        self.session.flush()
+        return True
+
+    def cancel(self, job: Job, at: datetime) -> bool:
+        """Mark the job canceled at `at`; False, changing nothing, when it has already ended."""
+        if job.status.is_terminal:
+            return False
+        job.status = JobStatus.CANCELED
+        job.completed_at = at
+        job.current_step = None
         self.session.flush()
         return True
 
@@ -118,3 +151,24 @@ class JobRepository:
         )
         count, audio_s = self.session.execute(query).one()
         return int(count), float(audio_s or 0.0)
+
+    def count_by_status(self, created_since: datetime) -> dict[JobStatus, int]:
+        """How many jobs created at or after `created_since` are in each status (absent: none)."""
+        query = select(Job.status, func.count()).where(Job.created_at >= created_since).group_by(Job.status)
+        return {status: int(count) for status, count in self.session.execute(query)}
+
+    def completed_spans(self, completed_since: datetime) -> list[CompletedSpan]:
+        """The jobs completed at or after `completed_since` that reported their start, in no order."""
+        query = select(Job.started_at, Job.completed_at, Job.audio_duration_s).where(
+            Job.status == JobStatus.COMPLETED, Job.completed_at >= completed_since, Job.started_at.is_not(None)
+        )
+        return [
+            CompletedSpan(started, finished, audio_s)
+            for started, finished, audio_s in self.session.execute(query)
+            if started is not None and finished is not None
+        ]
+
+    def list_by_status(self, status: JobStatus, limit: int) -> list[Job]:
+        """Up to `limit` jobs in `status`, newest first."""
+        query = select(Job).where(Job.status == status).order_by(Job.created_at.desc()).limit(limit)
+        return list(self.session.scalars(query))

@@ -16,10 +16,6 @@ class QueueCounts(BaseModel):
     deferred: int
     finished: int
     failed: int
-    length: int
-    """`queued`, under the old plan's name."""
-    failed_count: int
-    """`failed`, under the old plan's name."""
 
 
 class WorkerInfo(BaseModel):

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict
 from core.metrics import JOBS_FINISHED
 from core.settings import Settings
-from db.models import Job, JobStatus
+from db.job_repository import JobRepository
+from db.models import Job
 from queueing.connection import get_redis
 from queueing.queues import BACKGROUND
 from services.job_events import announce
@@ -27,11 +28,8 @@ _WAITING = (RqStatus.QUEUED, RqStatus.SCHEDULED, RqStatus.DEFERRED)
 
 def cancel_job(job: Job, session: Session, settings: Settings) -> Job:
     """Mark the job canceled; a result that arrives later changes nothing (the row is terminal)."""
-    if job.status.is_terminal:
+    if not JobRepository(session).cancel(job, datetime.now(UTC)):
         raise Conflict("job_finished", f"The job has already ended ({job.status.value}).")
-    job.status = JobStatus.CANCELED
-    job.completed_at = datetime.now(UTC)
-    job.current_step = None
     session.commit()
     connection = get_redis(settings)
     try:

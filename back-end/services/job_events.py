@@ -34,7 +34,17 @@ def record_event(event: AnalysisEvent, session: Session, settings: Settings | No
     job = repository.get(event.job_id)
     if job is None:
         raise NotFound("job_not_found", "No such job.")
-    applied = repository.apply(job, event)
+    applied = repository.apply(
+        job,
+        event.event,
+        attempt=event.attempt,
+        worker_id=event.worker_id,
+        occurred_at=event.occurred_at,
+        result=event.result.model_dump(mode="json", exclude_none=True) if event.result else None,
+        duration_s=event.result.duration if event.result else None,
+        error_code=event.error.code if event.error else None,
+        error_message=event.error.message if event.error else None,
+    )
     settings = settings or get_settings()
     callback = applied and plan_callback(job, session, settings) is not None  # in the transition's transaction
     session.commit()

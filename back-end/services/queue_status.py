@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from rq import Queue, Worker
 from rq.worker import BaseWorker
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from db.models import Job, JobStatus
+from db.job_repository import JobRepository
+from db.models import JobStatus
 from queueing.queues import WORKER_QUEUES
 from schemas.job import job_error
 from schemas.ops import AdminJob, JobStats, QueueCounts, QueueStatus, WorkerInfo
@@ -28,19 +28,14 @@ def queue_status(session: Session, connection: Redis, settings: Settings) -> Que
 def job_stats(session: Session, now: datetime | None = None) -> JobStats:
     now = now or datetime.now(UTC)
     day_ago, hour_ago = now - timedelta(days=1), now - timedelta(hours=1)
+    repository = JobRepository(session)
 
     def by_status(since: datetime) -> dict[str, int]:
-        query = select(Job.status, func.count()).where(Job.created_at >= since).group_by(Job.status)
-        return {str(status): int(count) for status, count in session.execute(query)}
+        return {str(status): count for status, count in repository.count_by_status(since).items()}
 
-    completed = select(Job.started_at, Job.completed_at, Job.audio_duration_s).where(
-        Job.status == JobStatus.COMPLETED, Job.completed_at >= day_ago, Job.started_at.is_not(None)
-    )
     spans: list[float] = []
     audio_last_hour = 0.0
-    for started, finished, audio_s in session.execute(completed):
-        if started is None or finished is None:
-            continue
+    for started, finished, audio_s in repository.completed_spans(day_ago):
         spans.append((finished - started).total_seconds())
         if finished >= hour_ago:
             audio_last_hour += audio_s or 0.0
@@ -55,7 +50,6 @@ def job_stats(session: Session, now: datetime | None = None) -> JobStats:
 
 
 def admin_jobs(session: Session, status: JobStatus, limit: int) -> list[AdminJob]:
-    query = select(Job).where(Job.status == status).order_by(Job.created_at.desc()).limit(limit)
     return [
         AdminJob(
             job_id=job.id,
@@ -69,22 +63,18 @@ def admin_jobs(session: Session, status: JobStatus, limit: int) -> list[AdminJob
             started_at=job.started_at,
             completed_at=job.completed_at,
         )
-        for job in session.scalars(query)
+        for job in JobRepository(session).list_by_status(status, limit)
     ]
 
 
 def _counts(queue: Queue) -> QueueCounts:
-    queued = queue.count
-    failed = queue.failed_job_registry.count
     return QueueCounts(
-        queued=queued,
+        queued=queue.count,
         started=queue.started_job_registry.count,
         scheduled=queue.scheduled_job_registry.count,
         deferred=queue.deferred_job_registry.count,
         finished=queue.finished_job_registry.count,
-        failed=failed,
-        length=queued,
-        failed_count=failed,
+        failed=queue.failed_job_registry.count,
     )
 
 
