@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.dashboard import mount_dashboard
+from api.errors import UPLOAD_PATHS, install_error_handlers
 from api.routers import (
     admin_router,
     deliveries_router,
@@ -25,10 +26,10 @@ from api.routers import (
 )
 from api.upload_limit import UploadSizeLimit
 from callbacks.dispatcher import start_dispatcher, stop_dispatcher
-from core.errors import UPLOAD_PATHS, install_error_handlers
 from core.logging import RequestIdMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from db.engine import migrate
+from events.job_follow import close_stream_redis
 from services.reconciler import reconcile_if_leader
 
 ROUTERS = (
@@ -54,6 +55,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
     reconciler.cancel()
     await run_in_threadpool(stop_dispatcher, callbacks)
+    await close_stream_redis()
 
 
 async def reconcile_forever(settings: Settings) -> None:

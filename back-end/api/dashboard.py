@@ -13,7 +13,7 @@ from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.errors import error_response
+from api.errors import error_response
 from core.settings import Settings
 from queueing.connection import redis_url_without_starting
 

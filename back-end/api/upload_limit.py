@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import error_response
+from api.errors import error_response
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 """Room for multipart boundaries and the form fields on top of the file itself."""

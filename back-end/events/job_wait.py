@@ -1,9 +1,9 @@
 """Waiting, without blocking the event loop, until a job ends: on its Redis Stream, or by reading its row.
 
-The stream position is taken before the row is read (as the SSE endpoint does), so a terminal event that lands
-in between is not missed. While the stream is quiet the row is read again every IDLE_CHECK_S, in case Redis lost
-the terminal event. Without Redis (unreachable, or it fails on the way) the row is read every POLL_INTERVAL_S.
-A waiter whose client has gone (`abandoned`) stops at its next check: the job itself goes on.
+The stream is followed as the SSE endpoint follows it (events/job_follow.py: the position before the row, then the
+row read again every IDLE_CHECK_S while the stream is quiet, in case Redis lost the terminal event). Without Redis
+(unreachable, or it fails on the way) the row is read every POLL_INTERVAL_S. A waiter whose client has gone
+(`abandoned`) stops at its next check: the job itself goes on.
 """
 
 import asyncio
@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from core.settings import Settings
 from db.engine import open_session
 from db.job_repository import JobRepository
-from events.job_stream import last_event_id, read_after
-from queueing.connection import CONNECT_TIMEOUT_S, redis_url
+from events.job_follow import follow, position_then_row, stream_redis
+from events.job_stream import JobEvent
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,7 @@ async def wait_until_ended(job_id: str, settings: Settings, timeout_s: float, ab
 
     ended = RowCheck(job_id, settings)
     try:
-        url = await run_in_threadpool(redis_url, settings)  # may start the embedded redis-server: not on the loop
-        redis = AsyncRedis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=IDLE_CHECK_S + 5)
+        redis = await stream_redis(settings)
     except Exception as exc:  # no Redis to be had: the row alone tells
         log.warning("job %s: waiting without Redis (%r)", job_id, exc)
         return await _poll(ended, remaining, quiet)
@@ -66,26 +65,27 @@ async def wait_until_ended(job_id: str, settings: Settings, timeout_s: float, ab
     except RedisError as exc:
         log.warning("job %s: waiting without Redis (%r)", job_id, exc)
         return await _poll(ended, remaining, quiet)
-    finally:
-        await redis.aclose()
 
 
 async def _follow(
     redis: AsyncRedis, job_id: str, ended: "RowCheck", remaining: Callable[[], float], quiet: Abandoned
 ) -> bool:
-    cursor = await last_event_id(redis, job_id)  # before the row: an event landing in between is read below
-    if await ended():
+    cursor, done = await position_then_row(redis, job_id, ended)
+    if done:
         return True
-    while (left := remaining()) > 0:
-        events = await read_after(redis, job_id, cursor, max(1, int(min(left, IDLE_CHECK_S) * 1000)))
-        if any(event.is_terminal for event in events):
-            return True  # published after the row was committed
-        if events:
-            cursor = events[-1].id
-        elif await ended():  # quiet: did the job end without its event reaching the stream?
-            return True
+
+    async def row_ended(cursor: str) -> JobEvent | None:
+        """The idle check: did the job end without its event reaching the stream? (Else: does anyone still wait?)"""
+        if await ended():
+            return JobEvent(cursor, "ended", "{}")  # not a stream event: the row tells how it ended
         await quiet()
-    return await ended()
+        return None
+
+    async for event in follow(redis, job_id, cursor, row_ended, IDLE_CHECK_S, remaining):
+        if event.is_terminal:
+            return True  # published after the row was committed
+        await quiet()
+    return await ended()  # time is up, nobody waits, or the row said the job ended
 
 
 async def _poll(ended: "RowCheck", remaining: Callable[[], float], quiet: Abandoned) -> bool:

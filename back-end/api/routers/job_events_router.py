@@ -8,14 +8,13 @@ case the stream lost a terminal event (e.g. Redis restarted): no tight polling.
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentReader, SettingsDep
@@ -24,15 +23,15 @@ from api.routers.jobs_router import job_status, owned_job
 from core.errors import BadRequest, ServiceUnavailable
 from core.settings import Settings
 from db.engine import open_session
-from events.job_stream import is_event_id, last_event_id, read_after
-from queueing.connection import CONNECT_TIMEOUT_S, redis_url
+from events.job_follow import follow, position_then_row, stream_redis
+from events.job_stream import JobEvent, is_event_id
 from schemas.job import JobRead
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-IDLE_BLOCK_MS = 15_000
+IDLE_S = 15.0
 """How long one read waits for the next event before the job's row is checked again."""
 
 
@@ -51,49 +50,50 @@ async def stream_job_events(
     resume_after = last_event_id_header or last_event_id_query
     if resume_after is not None and not is_event_id(resume_after):
         raise BadRequest("invalid_last_event_id", "Last-Event-ID is not an event id of this stream.")
-    redis = AsyncRedis.from_url(
-        redis_url(settings), socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=IDLE_BLOCK_MS / 1000 + 5
-    )
-    try:
-        # The stream position first, then the row: an event landing in between is sent, not skipped.
-        cursor = await last_event_id(redis, job_id)  # also proves Redis answers, before the response starts
-        first = await run_in_threadpool(_read_status, job_id, user.user_id, settings)  # 404 before streaming
+    redis = await stream_redis(settings)
+
+    async def read_status() -> JobRead:
+        return await run_in_threadpool(_read_status, job_id, user.user_id, settings)
+
+    try:  # the position also proves Redis answers, before the response starts; the row read may be a 404
+        cursor, current = await position_then_row(redis, job_id, read_status)
     except RedisError as exc:
-        await redis.aclose()
         raise ServiceUnavailable("events_unavailable", "Live events are unavailable; try again shortly.") from exc
-    except BaseException:
-        await redis.aclose()
-        raise
-    cursor = resume_after or cursor
-    events = _events(redis, job_id, user.user_id, None if resume_after else first, cursor, settings)
-    return EventSourceResponse(events, background=BackgroundTask(redis.aclose))
+    first = None if resume_after else _status_event(current, cursor)
+    return EventSourceResponse(_events(redis, job_id, first, resume_after or cursor, read_status))
 
 
 async def _events(
-    redis: AsyncRedis, job_id: str, user_id: str, first: JobRead | None, cursor: str, settings: Settings
+    redis: AsyncRedis,
+    job_id: str,
+    first: JobEvent | None,
+    cursor: str,
+    read_status: Callable[[], Awaitable[JobRead]],
 ) -> AsyncIterator[ServerSentEvent]:
     """`first` (the current status) unless resuming, then the stream after `cursor` up to a terminal event."""
+
+    async def row_ended(cursor: str) -> JobEvent | None:
+        current = _status_event(await read_status(), cursor)
+        return current if current.is_terminal else None
+
     if first is not None:
-        kind = first.status.value if first.status.is_terminal else "status"
-        yield ServerSentEvent(data=first.model_dump_json(), event=kind, id=cursor)
-        if first.status.is_terminal:
+        yield _sse(first)
+        if first.is_terminal:
             return
-    while True:
-        try:
-            events = await read_after(redis, job_id, cursor, IDLE_BLOCK_MS)
-        except RedisError as exc:  # end the stream cleanly: the client resumes from its Last-Event-ID
-            log.warning("event stream interrupted", extra={"job_id": job_id, "error": repr(exc)})
-            return
-        for event in events:
-            yield ServerSentEvent(data=event.data, event=event.kind, id=event.id)
-            if event.is_terminal:
-                return
-            cursor = event.id
-        if not events:  # idle: did the job end without its event reaching the stream?
-            current = await run_in_threadpool(_read_status, job_id, user_id, settings)
-            if current.status.is_terminal:
-                yield ServerSentEvent(data=current.model_dump_json(), event=current.status.value, id=cursor)
-                return
+    try:
+        async for event in follow(redis, job_id, cursor, row_ended, IDLE_S):
+            yield _sse(event)
+    except RedisError as exc:  # end the stream cleanly: the client resumes from its Last-Event-ID
+        log.warning("event stream interrupted", extra={"job_id": job_id, "error": repr(exc)})
+
+
+def _sse(event: JobEvent) -> ServerSentEvent:
+    return ServerSentEvent(data=event.data, event=event.kind, id=event.id)
+
+
+def _status_event(job: JobRead, cursor: str) -> JobEvent:
+    """The job's row as an event: its terminal one if it has ended, else `status`; with the stream's cursor as id."""
+    return JobEvent(cursor, job.status.value if job.status.is_terminal else "status", job.model_dump_json())
 
 
 def _read_status(job_id: str, user_id: str, settings: Settings) -> JobRead:
