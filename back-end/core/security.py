@@ -22,10 +22,6 @@ class Principal:
     user_id: str
     role: str | None = None
 
-    def token_info(self) -> dict[str, Any]:
-        """What a task may know of its uploader: the claims, never the token itself."""
-        return {"sub": self.user_id, "role": self.role}
-
 
 def decode_token(token: str, secret: bytes) -> Principal:
     try:

@@ -1,9 +1,14 @@
-"""The queues, in the order workers consume them, and what an upload's priority maps to."""
+"""The queues, in the order workers consume them, what an upload's priority maps to, and how full they are."""
 
 from typing import Final, Literal
 
 from redis import Redis
-from rq import Queue
+from redis.exceptions import RedisError
+from rq import Queue, Worker
+
+from core.errors import ServiceUnavailable
+from core.settings import Settings
+from queueing.connection import get_redis
 
 HIGH_PRIORITY: Final = "high_priority"
 AUDIO_ANALYSIS: Final = "audio_analysis"
@@ -23,3 +28,30 @@ def queue_name_for(priority: Priority) -> QueueName:
 
 def get_queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
+
+
+QUEUE_FULL_RETRY_AFTER_S = 60
+
+
+def check_capacity(settings: Settings) -> None:
+    """Refuse new work (503 queue_full) while QUEUE_MAX_LENGTH jobs already wait; no opinion without Redis."""
+    connection = get_redis(settings)
+    try:
+        with connection.pipeline(transaction=False) as pipe:
+            for name in WORKER_QUEUES:
+                pipe.llen(get_queue(name, connection).key)
+            waiting = sum(pipe.execute())
+    except RedisError:
+        return  # the hand-over decides: fall back, or 503
+    if waiting >= settings.queue_max_length:
+        raise ServiceUnavailable(
+            "queue_full", f"{waiting} jobs are waiting; try again later.", retry_after_s=QUEUE_FULL_RETRY_AFTER_S
+        )
+
+
+def connected_workers(settings: Settings) -> int:
+    """RQ workers alive now (0 if Redis cannot say)."""
+    try:
+        return int(Worker.count(connection=get_redis(settings)))
+    except RedisError:
+        return 0

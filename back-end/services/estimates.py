@@ -3,8 +3,7 @@
 from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
-from queueing.dispatch import connected_workers
-from queueing.queues import BACKGROUND
+from queueing.queues import BACKGROUND, connected_workers
 
 DEFAULT_SECONDS_PER_AUDIO_SECOND = 0.15
 """Processing time per audio second assumed until a job has completed (tiny.en, int8, measured ~0.08-0.16)."""

@@ -27,10 +27,10 @@ from db.engine import open_session
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
 from queueing.connection import get_redis
-from queueing.dispatch import run_in_thread
 from queueing.queues import BACKGROUND
 from results import outbox
 from schemas.analysis import AnalysisEvent, JobErrorBody
+from services.dispatch import run_in_thread
 from services.job_events import record_event
 from services.requeue import run_again
 

@@ -12,8 +12,8 @@ from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import Job
 from queueing.connection import get_redis
-from queueing.dispatch import RunInBackground, TaskArgs, dispatch
 from queueing.queues import BACKGROUND, queue_name_for
+from services.dispatch import RunInBackground, hand_over
 from services.job_events import announce
 
 log = logging.getLogger(__name__)
@@ -26,17 +26,7 @@ def run_again(job: Job, session: Session, settings: Settings, run_in_background:
     JobRepository(session).reset_to_queued(job, queue_name)
     session.commit()
     announce(job, "status", settings)
-    args = TaskArgs(
-        job_id=job.id,
-        s3_url=job.audio_url,
-        token_info={"sub": job.owner_id},
-        word_timestamps=job.word_timestamps,
-        language=job.language,
-        prompt=job.prompt,
-    )
-    if (went_to := dispatch(args, queue_name, settings, run_in_background)) != queue_name:
-        job.queue = went_to
-        session.commit()
+    hand_over(job, session, settings, run_in_background)
     log.info("job %s dispatched again on %s", job.id, job.queue)
     return job
 

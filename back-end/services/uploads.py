@@ -20,9 +20,9 @@ from core.security import Principal
 from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
-from queueing.dispatch import RunInBackground, TaskArgs, check_capacity, dispatch
-from queueing.queues import BACKGROUND, Priority, queue_name_for
+from queueing.queues import BACKGROUND, Priority, check_capacity, queue_name_for
 from schemas.job import JobAccepted, JobRead
+from services.dispatch import RunInBackground, hand_over
 from services.estimates import place_in_line
 from services.job_events import announce
 from services.transcription_options import check_language, check_prompt
@@ -55,7 +55,7 @@ def accept_upload(
     callback_url = accept_callback_url(callback_url, settings.callback_allowed_hosts)  # SSRF: before anything is kept
     repository = JobRepository(session)
     if idempotency_key is not None and (earlier := _earlier_job(repository, principal, idempotency_key)):
-        return _accepted(earlier, repository, settings)
+        return _accepted(earlier, *place_in_line(earlier, repository, settings))
     queue_name = queue_name_for(priority) if settings.use_rq_queue else BACKGROUND
     if queue_name != BACKGROUND:
         check_capacity(settings)
@@ -86,30 +86,22 @@ def accept_upload(
             )
         )
         session.commit()
-        announce(job, "status", settings, JobRead.of(job, *place_in_line(job, repository, settings)))
-        args = TaskArgs(
-            job_id=job_id,
-            s3_url=url,
-            token_info=principal.token_info(),
-            word_timestamps=word_timestamps,
-            language=language,
-            prompt=prompt,
-        )
-        if (went_to := dispatch(args, queue_name, settings, run_in_background)) != queue_name:
-            job.queue = went_to  # Redis was unreachable: the API process runs it
-            session.commit()
-            announce(job, "status", settings)
+        position, wait_s = place_in_line(job, repository, settings)
+        announce(job, "status", settings, JobRead.of(job, position, wait_s))  # before a worker can say "started"
+        hand_over(job, session, settings, run_in_background)
     except IntegrityError:  # the same Idempotency-Key raced in from another request, which won
         _undo(session, repository, job_id, storage, url)
         assert idempotency_key is not None
         winner = repository.find_by_idempotency_key(principal.user_id, idempotency_key)
         assert winner is not None
-        return _accepted(winner, repository, settings)
+        return _accepted(winner, *place_in_line(winner, repository, settings))
     except BaseException:
         _undo(session, repository, job_id, storage, url)
         raise
     log.info("job %s accepted on %s (%s bytes)", job_id, job.queue, size)
-    return _accepted(job, repository, settings)
+    if job.queue == BACKGROUND:  # it went there for want of Redis: it runs now
+        position, wait_s = 0, 0.0
+    return _accepted(job, position, wait_s)
 
 
 def check_audio(source: BinaryIO, size: int, settings: Settings) -> tuple[str, AudioInfo]:
@@ -145,8 +137,7 @@ def _earlier_job(repository: JobRepository, principal: Principal, key: str) -> J
     return None
 
 
-def _accepted(job: Job, repository: JobRepository, settings: Settings) -> JobAccepted:
-    position, wait_s = place_in_line(job, repository, settings)
+def _accepted(job: Job, position: int | None, wait_s: float | None) -> JobAccepted:
     return JobAccepted(
         job_id=job.id, status=job.status, queue=job.queue, position=position or 0, estimated_wait_s=wait_s or 0.0
     )

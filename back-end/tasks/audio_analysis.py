@@ -1,145 +1,153 @@
-"""`process_audio_analysis`: the one task both dispatch modes run (an RQ worker, or the API's BackgroundTasks).
+"""`process_audio_analysis`: the one task both transports run, and nothing in it knows which one runs it.
 
-It fetches the upload from storage, decodes it, transcribes it with the process's model, and reports each
-step (started, completed, failed): from an RQ worker through the signed results webhook, from the API process
-directly; either way `services.job_events.record_event` writes it to the job row. Progress (step, and how far
-decoding has come) goes straight to the job's event stream in Redis, in both modes.
+It fetches the upload from storage, decodes it, transcribes it with the process's model, reports `started` and
+`completed` through the `report` it is given, and publishes progress (step, and how far transcription has come)
+to the job's event stream in Redis. It ends in one of three ways:
+- it returns the result (already reported as `completed`);
+- it raises `TaskFailure`: `PermanentFailure` (audio that cannot be decoded, a file missing from storage, running
+  past JOB_TIMEOUT: another attempt would fail the same way) or `TransientFailure` (anything else);
+- it raises `JobCanceled` (from `tasks.cancellation`): it stopped between two segments and reported nothing, since
+  the API has already recorded the cancellation.
 
-Under RQ a transient error is raised so RQ retries it (`Retry(max=MAX_RETRIES)`); a permanent one (audio that
-cannot be decoded, a file missing from storage, running past JOB_TIMEOUT) cancels the remaining retries and fails
-the job at once. A finished result that the API cannot take is kept and delivered later, never transcribed
-again (`tasks.result_delivery`). A canceled job stops between two segments and reports nothing: the API has
-already recorded the cancellation.
+What a report or a failure means is the adapter's business: `workers.rq_job` (an RQ worker: the signed results
+webhook, the outbox when the API is away, RQ's retries) and `services.in_process` (the API process: the event is
+recorded on the row directly; one attempt). `USE_RQ_QUEUE` picks the adapter and nothing else.
+
+TaskFailure                 the task ended without a result; `code` and `message` become the job's error
+├── PermanentFailure        retrying cannot help: the job fails at once
+└── TransientFailure        another attempt might succeed: retried while retries remain
 """
 
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from rq import get_current_job
-from rq.job import Job as RqJob
 from rq.timeouts import JobTimeoutException
 
 from audio.decode import STT_SAMPLE_RATE, AudioDecodeError, decode_for_stt
-from core.metrics import count_in_redis
 from core.settings import Settings, get_settings
 from events.job_stream import publish
 from events.progress import ProgressReporter
 from queueing.connection import get_redis
-from results import outbox
-from results.sender import DeliveryError, deliver
 from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
-from services.job_events import record_event_in_process
 from storage import ObjectNotFound, storage_for_url
 from stt import get_engine
 from tasks.cancellation import JobCanceled, raise_if_canceled
-from tasks.result_delivery import schedule_delivery
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Failure:
-    code: str
-    message: str
-    permanent: bool
+class TaskArgs:
+    """What the task needs to know of its job: plain values, so RQ can keep them (as keyword arguments)."""
+
+    job_id: str
+    audio_url: str
+    """Where the upload is stored (`local://…` or `s3://…`)."""
+    owner_id: str
+    word_timestamps: bool = False
+    language: str | None = None
+    """ISO-639-1 code of the spoken language, or None to let the model detect it."""
+    prompt: str | None = None
+    """Whisper's initial prompt: spelling, style and vocabulary to follow."""
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def process_audio_analysis(
-    job_id: str,
-    s3_url: str,
-    token_info: dict[str, Any],
-    word_timestamps: bool = False,
-    language: str | None = None,
-    prompt: str | None = None,
-) -> dict[str, Any]:
-    """Transcribe the audio at `s3_url` (a storage URL) for job `job_id`, uploaded by `token_info["sub"]`.
+@dataclass(frozen=True)
+class Attempt:
+    """Which run of the job this is, and where: every event the task or its adapter reports carries it."""
 
-    `language` (ISO-639-1, None = detect) and `prompt` (Whisper's initial prompt) go to the engine as they are.
-    """
+    job_id: str
+    worker_id: str
+    number: int = 1
+    """1 for the first try."""
+
+    def event(
+        self,
+        kind: Literal["started", "completed", "failed"],
+        *,
+        result: AnalysisResult | None = None,
+        error: JobErrorBody | None = None,
+    ) -> AnalysisEvent:
+        return AnalysisEvent(
+            job_id=self.job_id,
+            event=kind,
+            attempt=self.number,
+            worker_id=self.worker_id,
+            occurred_at=datetime.now(UTC),
+            result=result,
+            error=error,
+        )
+
+
+Report = Callable[[AnalysisEvent], None]
+"""Takes the task's `started` and `completed` events (and the adapter's `failed`) to the job's row."""
+
+
+class TaskFailure(Exception):
+    """Raised when the task ends without a result; the root of the failures an adapter handles."""
+
+    permanent: ClassVar[bool] = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def body(self) -> JobErrorBody:
+        return JobErrorBody(code=self.code, message=self.message)
+
+
+class PermanentFailure(TaskFailure):
+    """Raised when another attempt would fail the same way: the job fails at once."""
+
+    permanent = True
+
+
+class TransientFailure(TaskFailure):
+    """Raised when another attempt might succeed: retried while retries remain."""
+
+
+def process_audio_analysis(args: TaskArgs, attempt: Attempt, report: Report) -> AnalysisResult:
+    """Transcribe the job's audio; `report` gets `started`, then `completed` with the result (also returned)."""
     settings = get_settings()
     redis = get_redis(settings)
-    rq_job = get_current_job()
-    attempt = _count_attempt(rq_job)
-    worker_id = (rq_job.worker_name if rq_job else None) or settings.worker_id
-    context = {"job_id": job_id, "user_id": token_info.get("sub"), "attempt": attempt, "worker_id": worker_id}
-
-    def report(kind: str, **fields: Any) -> None:
-        event = AnalysisEvent(
-            job_id=job_id, event=kind, attempt=attempt, worker_id=worker_id, occurred_at=datetime.now(UTC), **fields
-        )
-        if rq_job is None:
-            record_event_in_process(event, settings)
-            return
-        try:
-            deliver(event, settings)
-        except DeliveryError:
-            count_in_redis(redis, "webhook_failures")
-            if kind == "started":
-                raise  # nothing done yet: RQ retries the job
-            outbox.keep(event, settings)  # done: never transcribe again because the API was away
-            schedule_delivery(job_id, redis)
-            log.warning("job %s: API unreachable, %s result kept for later delivery", job_id, kind)
 
     def send_progress(data: dict[str, Any]) -> None:
-        publish(redis, job_id, "progress", data)
+        publish(redis, args.job_id, "progress", data)
 
-    progress = ProgressReporter(job_id, send_progress)
+    progress = ProgressReporter(args.job_id, send_progress)
+    context = {"job_id": args.job_id, "user_id": args.owner_id, "attempt": attempt.number}
     try:
-        raise_if_canceled(redis, job_id)
-        report("started")
-        log.info("job %s started, attempt %s", job_id, attempt, extra=context)
-        result = analyse(
-            s3_url,
-            settings,
-            progress,
-            word_timestamps,
-            lambda: raise_if_canceled(redis, job_id),
-            language=language,
-            prompt=prompt,
-        )
+        raise_if_canceled(redis, args.job_id)
+        report(attempt.event("started"))
+        log.info("job %s started, attempt %s", args.job_id, attempt.number, extra=context)
+        result = analyse(args, settings, progress, lambda: raise_if_canceled(redis, args.job_id))
         progress.enter("delivering")
-        report("completed", result=result)
-    except JobCanceled:
-        log.info("job %s canceled", job_id, extra=context)
-        if rq_job is None:
-            return {"job_id": job_id, "status": "canceled"}
-        rq_job.retries_left = 0
+        report(attempt.event("completed", result=result))
+    except (JobCanceled, TaskFailure):
         raise
     except Exception as exc:
-        failure = classify(exc)
-        if failure.permanent and rq_job is not None:
-            rq_job.retries_left = 0  # RQ reads this when it handles the failure: no retry
-        final = failure.permanent or rq_job is None or not rq_job.retries_left
-        log.warning("job %s attempt %s failed: %s (final: %s)", job_id, attempt, failure.code, final, exc_info=exc)
-        if final:
-            report("failed", error=JobErrorBody(code=failure.code, message=failure.message))
-        if rq_job is None:
-            return {"job_id": job_id, "status": "failed", "code": failure.code}
-        raise  # RQ records the traceback, and retries unless that was the last attempt
-    log.info("job %s transcribed: %.1f s of audio", job_id, result.duration, extra=context)
-    return {"job_id": job_id, "status": "completed", "audio_s": result.duration}
+        raise classify(exc) from exc
+    log.info("job %s transcribed: %.1f s of audio", args.job_id, result.duration, extra=context)
+    return result
 
 
 def analyse(
-    audio_url: str,
-    settings: Settings,
-    progress: ProgressReporter,
-    word_timestamps: bool = False,
-    check_canceled: Callable[[], None] = lambda: None,
-    *,
-    language: str | None = None,
-    prompt: str | None = None,
+    args: TaskArgs, settings: Settings, progress: ProgressReporter, check_canceled: Callable[[], None] = lambda: None
 ) -> AnalysisResult:
     """Fetch, decode and transcribe, telling `progress` how far it is; `check_canceled` may raise to stop."""
     with tempfile.TemporaryDirectory(prefix="stt-") as scratch:
         path = Path(scratch) / "audio"
         progress.enter("downloading")
-        storage_for_url(audio_url, settings).fetch(audio_url, path)
+        storage_for_url(args.audio_url, settings).fetch(args.audio_url, path)
         check_canceled()
         progress.enter("decoding")
         audio = decode_for_stt(path)
@@ -153,28 +161,18 @@ def analyse(
     return get_engine(settings).transcribe(
         audio,
         on_segment=lambda segment: on_segment(segment.end),
-        word_timestamps=word_timestamps,
-        language=language,
-        prompt=prompt,
+        word_timestamps=args.word_timestamps,
+        language=args.language,
+        prompt=args.prompt,
     )
 
 
-def classify(exc: Exception) -> Failure:
+def classify(exc: Exception) -> TaskFailure:
     """Permanent failures will fail again on retry; anything else might not."""
     if isinstance(exc, JobTimeoutException):
-        return Failure("timeout", "Transcription took longer than JOB_TIMEOUT.", permanent=True)
+        return PermanentFailure("timeout", "Transcription took longer than JOB_TIMEOUT.")
     if isinstance(exc, AudioDecodeError):
-        return Failure("undecodable_audio", str(exc), permanent=True)
+        return PermanentFailure("undecodable_audio", str(exc))
     if isinstance(exc, ObjectNotFound):
-        return Failure("audio_missing", "The uploaded audio is no longer in storage.", permanent=True)
-    return Failure("processing_failed", f"Transcription failed: {type(exc).__name__}", permanent=False)
-
-
-def _count_attempt(rq_job: RqJob | None) -> int:
-    """This run's attempt number (1 = first try), kept in the RQ job's meta across retries."""
-    if rq_job is None:
-        return 1
-    attempt = int(rq_job.meta.get("attempt", 0)) + 1
-    rq_job.meta["attempt"] = attempt
-    rq_job.save_meta()  # type: ignore[no-untyped-call]
-    return attempt
+        return PermanentFailure("audio_missing", "The uploaded audio is no longer in storage.")
+    return TransientFailure("processing_failed", f"Transcription failed: {type(exc).__name__}")

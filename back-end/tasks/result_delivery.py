@@ -11,9 +11,9 @@ from typing import Any
 from redis import Redis
 from rq import Retry
 
-from core.metrics import count_in_redis
 from core.settings import get_settings
 from queueing.connection import get_redis
+from queueing.metrics import count_in_redis
 from queueing.queues import HIGH_PRIORITY, get_queue
 from results import outbox
 from results.sender import DeliveryError, deliver

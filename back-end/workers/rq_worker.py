@@ -22,12 +22,13 @@ from rq.job import Job
 from rq.worker import WorkerStatus
 
 from core.logging import configure_logging
-from core.metrics import count_in_redis
 from core.settings import Settings, get_settings
 from queueing.connection import get_worker_redis
+from queueing.metrics import count_in_redis
 from queueing.queues import WORKER_QUEUES, get_queue
 from stt import get_engine
 from tasks.cancellation import request_stop
+from workers.rq_job import SttJob
 from workers.sweeper import HEARTBEAT_INTERVAL_S, HEARTBEAT_TTL_S, Heartbeat, Sweeper
 
 log = logging.getLogger("workers.rq_worker")
@@ -40,6 +41,8 @@ class SttWorker(SimpleWorker):
     would be noticed only after JOB_TIMEOUT. This one beats every few seconds during a job, with a short TTL, and
     sweeps for the jobs of dead workers (see `workers.sweeper`).
     """
+
+    job_class = SttJob
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL_S
@@ -86,12 +89,11 @@ def build_worker(settings: Settings) -> SttWorker:
 def warm_up(settings: Settings) -> None:
     """Load the model and run it once on a second of silence, before the first job rather than during it.
 
-    Also imports the task's modules (SQLAlchemy, Alembic, PyAV: ~0.5 s). Without this the first job took
-    ~1.5 s longer than the next ones.
+    The task's modules (SQLAlchemy, Alembic, PyAV: ~0.5 s) are imported with `workers.rq_job`, at start. Without
+    both, the first job took ~1.5 s longer than the next ones.
     """
     import numpy as np
 
-    import tasks.audio_analysis  # noqa: F401
     from audio.decode import STT_SAMPLE_RATE
 
     get_engine(settings).transcribe(np.zeros(STT_SAMPLE_RATE, dtype=np.float32))

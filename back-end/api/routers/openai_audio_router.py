@@ -23,15 +23,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, SettingsDep
+from api.errors import error_response
 from api.rate_limit import enforce_upload_rate
-from core.errors import BadRequest, error_response
+from core.errors import BadRequest
 from core.security import Principal
 from core.settings import Settings
 from db.engine import open_session
 from db.job_repository import JobRepository
 from db.models import Job, JobStatus
 from events.job_wait import wait_until_ended
-from queueing.dispatch import run_in_thread
 from schemas.analysis import AnalysisResult
 from schemas.job import JobAccepted
 from schemas.openai_audio import (
@@ -42,6 +42,7 @@ from schemas.openai_audio import (
     TranscriptionPending,
     VerboseTranscription,
 )
+from services.dispatch import run_in_thread
 from services.uploads import accept_upload
 from transcripts.openai_formats import render_openai
 

@@ -13,6 +13,7 @@ from core.errors import ServiceUnavailable
 from core.metrics import render
 from db.models import JobStatus
 from queueing.connection import get_redis
+from queueing.metrics import RedisCollector
 from schemas.ops import AdminJob, QueueStatus
 from services.queue_status import admin_jobs, queue_status
 
@@ -41,4 +42,4 @@ def list_jobs(
 @router.get("/metrics", include_in_schema=False)
 def read_metrics(settings: SettingsDep) -> Response:
     """Prometheus text format. Keep it (and /rq) off the public ingress: scrape it from inside."""
-    return Response(render(lambda: get_redis(settings)), media_type=CONTENT_TYPE_LATEST)
+    return Response(render(RedisCollector(lambda: get_redis(settings))), media_type=CONTENT_TYPE_LATEST)
