@@ -10,7 +10,7 @@ import pytest
 
 from audio.decode import STT_SAMPLE_RATE, AudioDecodeError, AudioInfo, decode_for_stt, probe_audio
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
 # name -> (duration in seconds, channels, sample rate) as documented in samples/README.md
 SAMPLE_FACTS = {

@@ -16,7 +16,7 @@ EXAMPLES_PER_ROUTE = 25
 
 @pytest.fixture
 def api_schema(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> schemathesis.BaseSchema:
-    monkeypatch.setattr("queueing.dispatch.process_audio_analysis", lambda **_: None)
+    monkeypatch.setattr("services.dispatch.run_in_process", lambda _args: None)
     from main import create_app
 
     migrate(get_settings().sqlalchemy_url)

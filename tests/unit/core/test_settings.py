@@ -161,3 +161,40 @@ def test_s3_backend_needs_a_bucket(tmp_path: Path) -> None:
 
 def test_s3_backend_with_a_bucket_is_accepted(tmp_path: Path) -> None:
     assert make_settings(tmp_path, storage_backend="s3", s3_bucket="uploads").s3_bucket == "uploads"
+
+
+STRONG_CALLBACK_SECRET = "whsec_Kp3nV8rT1yW6zB9cF2hJ5mQ8sU1xA4dG7jL0oR3uX6z="
+"""whsec_ and the base64 of 32 random-looking bytes (a secret is refused below only for the reason each case names)."""
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"jwt_secret": "change-me", "webhook_secret": "w" * 40},
+        {"jwt_secret": "j" * 40, "webhook_secret": "too-short"},
+        {"jwt_secret": "my-default-secret-for-production-use-xx", "webhook_secret": "w" * 40},
+        {"jwt_secret": "j" * 40, "webhook_secret": "w" * 40, "rq_dashboard_password": "password123"},
+    ],
+)
+def test_production_refuses_default_or_weak_secrets(tmp_path: Path, overrides: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            environment="production",
+            data_dir=tmp_path,
+            **{"callback_signing_secret": STRONG_CALLBACK_SECRET, **overrides},
+        )
+
+
+def test_production_starts_with_strong_secrets(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="production",
+        data_dir=tmp_path,
+        jwt_secret="Zq8vX1u0mN3bR5tY7wE9pL2kJ4hG6fD8sA0qW",
+        webhook_secret="Hn4mK7jL0pO3iU6yT9rE2wQ5aS8dF1gZ4xC7v",
+        callback_signing_secret=STRONG_CALLBACK_SECRET,
+    )
+
+    assert settings.environment == "production"

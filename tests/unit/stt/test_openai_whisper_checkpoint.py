@@ -24,7 +24,7 @@ from stt.openai_whisper_checkpoint import (
     read_bundled_config,
     save_checkpoint,
 )
-from tests.unit.test_ctranslate2_model_file import write_model_file
+from tests.unit.stt.test_ctranslate2_model_file import write_model_file
 
 STATE, HEADS, MELS, AUDIO_CTX, TEXT_CTX, VOCAB = 8, 2, 4, 6, 5, 11
 ENCODER_LAYERS, DECODER_LAYERS = 1, 2

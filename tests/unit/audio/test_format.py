@@ -6,7 +6,7 @@ import pytest
 
 from audio.format import SNIFF_BYTES, sniff_format
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
 
 def head_of(name: str) -> bytes:

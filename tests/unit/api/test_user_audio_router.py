@@ -1,7 +1,6 @@
-"""The HTTP contract, in process (TestClient) with fakeredis as the queue: what is accepted, what is refused."""
+"""`POST /api/audio`, in process (TestClient) with fakeredis as the queue: what is accepted, what is refused."""
 
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,40 +10,12 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from rq import Queue
-from sqlalchemy import func, select
 
-from core.security import create_token
 from core.settings import get_settings
-from db.engine import open_session
-from db.models import Job
 from queueing.embedded_redis import free_port
-from results.signing import sign
-from schemas.analysis import AnalysisEvent
+from tasks.audio_analysis import TaskArgs
 from tests.conftest import SAMPLES, bearer
-
-WAV = (SAMPLES / "hello.wav").read_bytes()
-
-
-@pytest.fixture
-def client(app_env: Path, fake_redis: fakeredis.FakeRedis) -> Iterator[TestClient]:
-    from main import create_app
-
-    with TestClient(create_app()) as test_client:
-        yield test_client
-
-
-def upload(client: TestClient, data: bytes = WAV, user: str = "alice", name: str = "clip.wav", **form: str):
-    return client.post("/api/audio", headers=bearer(user), files={"file": (name, data, "audio/wav")}, data=form)
-
-
-def job_rows() -> int:
-    with open_session(get_settings().sqlalchemy_url) as session:
-        return session.scalar(select(func.count()).select_from(Job)) or 0
-
-
-def stored_files(data_dir: Path) -> list[Path]:
-    root = data_dir / "storage"
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+from tests.unit.api.helpers import WAV, job_rows, stored_files, upload
 
 
 def test_upload_is_answered_202_and_enqueued_with_retry_and_timeout(
@@ -59,10 +30,10 @@ def test_upload_is_answered_202_and_enqueued_with_retry_and_timeout(
     assert body["position"] == 0
     rq_job = Queue("audio_analysis", connection=fake_redis).fetch_job(body["job_id"])
     assert rq_job is not None
-    assert rq_job.func_name == "tasks.audio_analysis.process_audio_analysis"
+    assert rq_job.func_name == "workers.rq_job.run_analysis"
     assert rq_job.kwargs["job_id"] == body["job_id"]
-    assert rq_job.kwargs["s3_url"].startswith("local://audio/")
-    assert rq_job.kwargs["token_info"] == {"sub": "alice", "role": None}
+    assert rq_job.kwargs["audio_url"].startswith("local://audio/")
+    assert rq_job.kwargs["owner_id"] == "alice"
     assert rq_job.retries_left == 3
     assert rq_job.timeout == 15 * 60
     assert job_rows() == 1
@@ -79,19 +50,6 @@ def test_priority_picks_the_queue_and_position_counts_jobs_ahead(client: TestCli
     assert urgent["position"] == 0
     assert later["position"] == 3  # behind two normal jobs and the high-priority one
     assert later["estimated_wait_s"] > 0
-
-
-def test_owner_reads_the_job_and_nobody_else_does(client: TestClient) -> None:
-    job_id = upload(client, user="alice").json()["job_id"]
-
-    mine = client.get(f"/api/jobs/{job_id}", headers=bearer("alice"))
-    theirs = client.get(f"/api/jobs/{job_id}", headers=bearer("mallory"))
-
-    assert mine.status_code == 200
-    assert mine.json()["status"] == "queued"
-    assert mine.json()["result"] is None
-    assert theirs.status_code == 404
-    assert theirs.json()["error"]["code"] == "job_not_found"
 
 
 def truncated(data: bytes) -> bytes:
@@ -177,38 +135,6 @@ def test_over_max_upload_is_413_while_streaming(
     assert stored_files(app_env) == []
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic YWxpY2U6cHc="}],
-    ids=["missing", "garbage", "wrong-scheme"],
-)
-def test_missing_or_invalid_token_is_401(client: TestClient, headers: dict[str, str]) -> None:
-    for response in (
-        client.post("/api/audio", headers=headers, files={"file": ("a.wav", WAV)}),
-        client.get("/api/jobs/abc", headers=headers),
-    ):
-        assert response.status_code == 401
-        assert response.json()["error"]["code"] in ("missing_token", "invalid_token")
-    assert job_rows() == 0
-
-
-def test_token_signed_with_another_secret_is_401(client: TestClient) -> None:
-    forged = create_token(b"another-secret-entirely-0123456789abcdef", "alice")
-
-    response = client.get("/api/jobs/abc", headers={"Authorization": f"Bearer {forged}"})
-
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "invalid_token"
-
-
-def test_unknown_job_and_unknown_route_are_json_404(client: TestClient) -> None:
-    job = client.get("/api/jobs/0123456789abcdef", headers=bearer("alice"))
-    route = client.get("/nowhere")
-
-    assert (job.status_code, job.json()["error"]["code"]) == (404, "job_not_found")
-    assert (route.status_code, route.json()["error"]["code"]) == (404, "not_found")
-
-
 def dead_redis() -> redis.Redis:
     return redis.Redis(port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
 
@@ -218,7 +144,7 @@ def test_redis_down_without_fallback_is_503_with_retry_after_and_nothing_left(
 ) -> None:
     monkeypatch.setenv("FALLBACK_TO_BACKGROUND", "false")
     get_settings.cache_clear()
-    monkeypatch.setattr("queueing.dispatch.get_redis", lambda _: dead_redis())
+    monkeypatch.setattr("services.dispatch.get_redis", lambda _: dead_redis())
 
     response = upload(client)
 
@@ -231,8 +157,8 @@ def test_redis_down_without_fallback_is_503_with_retry_after_and_nothing_left(
 
 def test_redis_down_falls_back_to_background(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
-    monkeypatch.setattr("queueing.dispatch.get_redis", lambda _: dead_redis())
-    monkeypatch.setattr("queueing.dispatch.process_audio_analysis", lambda **kwargs: ran.append(kwargs["job_id"]))
+    monkeypatch.setattr("services.dispatch.get_redis", lambda _: dead_redis())
+    monkeypatch.setattr("services.dispatch.run_in_process", lambda args: ran.append(args.job_id))
 
     response = upload(client)
 
@@ -284,8 +210,8 @@ def test_idempotency_key_returns_the_first_job(client: TestClient, app_env: Path
 def test_flag_is_read_per_request(
     client: TestClient, fake_redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ran: list[dict[str, object]] = []
-    monkeypatch.setattr("queueing.dispatch.process_audio_analysis", lambda **kwargs: ran.append(kwargs))
+    ran: list[TaskArgs] = []
+    monkeypatch.setattr("services.dispatch.run_in_process", ran.append)
 
     queued = upload(client).json()
     monkeypatch.setenv("USE_RQ_QUEUE", "false")
@@ -294,100 +220,14 @@ def test_flag_is_read_per_request(
 
     assert queued["queue"] == "audio_analysis"
     assert background["queue"] == "background"
-    assert [call["job_id"] for call in ran] == [background["job_id"]]
+    assert [args.job_id for args in ran] == [background["job_id"]]
     assert Queue("audio_analysis", connection=fake_redis).job_ids == [queued["job_id"]]
-
-
-def signed_post(client: TestClient, body: bytes, secret: str | None = None, timestamp: int | None = None) -> "object":
-    key = (secret or get_settings().secret("webhook_secret").decode()).encode()
-    headers = {"Content-Type": "application/json", **sign(body, key, timestamp)}
-    return client.post("/internal/webhooks/analysis", content=body, headers=headers)
-
-
-def started_event(job_id: str) -> bytes:
-    event = AnalysisEvent(job_id=job_id, event="started", attempt=1, worker_id="w1", occurred_at="2026-01-01T00:00:00Z")
-    return event.model_dump_json().encode()
-
-
-def test_signed_webhook_moves_the_job_once(client: TestClient) -> None:
-    job_id = upload(client).json()["job_id"]
-
-    now = int(time.time())
-    first = signed_post(client, started_event(job_id), timestamp=now)
-    replayed = signed_post(client, started_event(job_id), timestamp=now)  # the captured request, sent again
-    resent = signed_post(client, started_event(job_id), timestamp=now - 1)  # the same event, signed anew
-
-    assert (first.status_code, first.json()) == (200, {"applied": True})
-    assert (replayed.status_code, replayed.json()["error"]["code"]) == (401, "replayed_webhook")
-    assert (resent.status_code, resent.json()) == (200, {"applied": False})
-    job = client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()
-    assert job["status"] == "started"
-    assert job["current_step"] == "downloading"
-
-
-def test_unsigned_or_forged_webhook_is_401_and_changes_nothing(client: TestClient) -> None:
-    job_id = upload(client).json()["job_id"]
-    body = started_event(job_id)
-
-    unsigned = client.post("/internal/webhooks/analysis", content=body)
-    forged = signed_post(client, body, secret="guessed-secret")
-
-    for response in (unsigned, forged):
-        assert response.status_code == 401
-        assert response.json()["error"]["code"] == "invalid_signature"
-    assert client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()["status"] == "queued"
-
-
-def test_webhook_for_unknown_job_is_404_and_bad_body_is_400(client: TestClient) -> None:
-    unknown = signed_post(client, started_event("f" * 32))
-    malformed = signed_post(client, b'{"job_id": 1}')
-
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "job_not_found")
-    assert (malformed.status_code, malformed.json()["error"]["code"]) == (400, "invalid_event")
-
-
-def test_oversized_webhook_is_413(client: TestClient) -> None:
-    response = signed_post(client, b"x" * (5 * 1024 * 1024))
-
-    assert response.status_code == 413
-
-
-def test_health(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
 
 
 def test_upload_reads_the_file_from_a_stream(client: TestClient) -> None:
     response = client.post("/api/audio", headers=bearer("bob"), files={"file": ("x", io.BytesIO(WAV))})
 
     assert response.status_code == 202
-
-
-def test_events_with_redis_down_are_a_json_503(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    job_id = upload(client).json()["job_id"]
-    monkeypatch.setattr("api.routers.job_events_router.redis_url", lambda _: f"redis://127.0.0.1:{free_port()}/0")
-
-    for headers in ({}, {"Last-Event-ID": "1-0"}):
-        response = client.get(f"/api/jobs/{job_id}/events", headers={**bearer("alice"), **headers})
-
-        assert response.status_code == 503
-        assert response.json()["error"]["code"] == "events_unavailable"
-        assert "Retry-After" in response.headers
-
-
-def test_result_arriving_for_a_canceled_job_changes_nothing(client: TestClient) -> None:
-    job_id = upload(client).json()["job_id"]
-    canceled = client.delete(f"/api/jobs/{job_id}/cancel", headers=bearer("alice"))
-    result = {"text": "too late", "language": "en", "duration": 6.4, "segments": []}
-    late = AnalysisEvent(
-        job_id=job_id, event="completed", attempt=1, worker_id="w1", occurred_at="2026-01-01T00:00:09Z", result=result
-    )
-
-    response = signed_post(client, late.model_dump_json().encode())
-
-    assert canceled.json()["status"] == "canceled"
-    assert (response.status_code, response.json()) == (200, {"applied": False})
-    job = client.get(f"/api/jobs/{job_id}", headers=bearer("alice")).json()
-    assert (job["status"], job["result"]) == ("canceled", None)
 
 
 def test_stored_keys_never_come_from_the_client_file_name(client: TestClient, app_env: Path) -> None:

@@ -21,17 +21,16 @@ from db.models import JobStatus
 from events.job_wait import wait_until_ended
 from queueing.embedded_redis import free_port
 from services.requeue import run_again
-from tests.conftest import SAMPLES, bearer
-from tests.unit.test_api import job_rows, stored_files
+from tests.conftest import bearer
+from tests.unit.api.helpers import WAV, job_rows, stored_files
 
-WAV = (SAMPLES / "hello.wav").read_bytes()
 OPENAI_ERROR_KEYS = {"message", "type", "param", "code"}
 
 
 @pytest.fixture
 def client(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("OPENAI_WAIT_TIMEOUT_S", "0")  # nothing runs the queued jobs here: answer at once
-    monkeypatch.setattr("events.job_wait.redis_url", lambda _: f"redis://127.0.0.1:{free_port()}/0")  # poll the row
+    monkeypatch.setattr("events.job_follow.redis_url", lambda _: f"redis://127.0.0.1:{free_port()}/0")  # poll the row
     get_settings.cache_clear()
     from main import create_app
 

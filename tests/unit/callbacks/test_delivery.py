@@ -340,7 +340,7 @@ def test_the_dispatcher_thread_delivers_what_is_due_when_woken(
 def client(
     settings: Settings, fake_redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    monkeypatch.setattr("queueing.dispatch.process_audio_analysis", lambda **_: None)  # no model here
+    monkeypatch.setattr("services.dispatch.run_in_process", lambda _args: None)  # no model here
     monkeypatch.setattr("callbacks.dispatcher.claim_due", lambda settings, limit: [])  # the tests attempt themselves
     from main import create_app
 

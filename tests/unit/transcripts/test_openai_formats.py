@@ -5,11 +5,7 @@ import zlib
 
 import pytest
 
-from core.errors import BadRequest
-from core.settings import Settings
 from schemas.analysis import AnalysisResult, Segment, Word
-from services.transcription_options import check_language, check_prompt
-from stt.languages import LANGUAGES, is_english_only
 from transcripts.openai_formats import compression_ratio, render_openai
 
 
@@ -89,43 +85,3 @@ def test_verbose_json_words_are_flattened_and_stripped() -> None:
 def test_compression_ratio_grows_with_repetition() -> None:
     assert compression_ratio("") == 0.0
     assert compression_ratio("la " * 100) > 2.4 > compression_ratio("Hello there, General Kenobi.")
-
-
-def test_languages_are_whispers_own() -> None:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    assert set(LANGUAGES) == set(_LANGUAGE_CODES)
-
-
-@pytest.mark.parametrize(
-    ("model", "english_only"),
-    [("tiny.en", True), ("/models/faster-whisper-small.en", True), ("large-v3", False), ("/models/base", False)],
-)
-def test_english_only_models_are_the_dot_en_ones(model: str, english_only: bool) -> None:
-    assert is_english_only(model) is english_only
-
-
-def test_language_is_checked_against_whisper_and_the_model() -> None:
-    english_only = Settings.model_construct(stt_model="tiny.en")
-    multilingual = Settings.model_construct(stt_model="small")
-
-    assert check_language(None, english_only) is None
-    assert check_language(" ", english_only) is None
-    assert check_language("EN", english_only) == "en"
-    assert check_language("de", multilingual) == "de"
-    with pytest.raises(BadRequest) as unsupported:
-        check_language("de", english_only)
-    assert (unsupported.value.code, unsupported.value.param) == ("unsupported_language", "language")
-    assert "English only" in unsupported.value.message
-    with pytest.raises(BadRequest) as unknown:
-        check_language("klingon", multilingual)
-    assert unknown.value.code == "invalid_language"
-
-
-def test_prompt_empty_is_none_and_too_long_is_refused() -> None:
-    assert check_prompt(None) is None
-    assert check_prompt("  ") is None
-    assert check_prompt("Kenobi, Skywalker") == "Kenobi, Skywalker"
-    with pytest.raises(BadRequest) as too_long:
-        check_prompt("x" * 4001)
-    assert too_long.value.code == "prompt_too_long"

@@ -23,7 +23,7 @@ from tests.conftest import SAMPLES, bearer
 @pytest.fixture
 def client(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("RECONCILE_INTERVAL_S", "1")
-    monkeypatch.setattr("queueing.dispatch.process_audio_analysis", lambda **_: None)  # no model here
+    monkeypatch.setattr("services.dispatch.run_in_process", lambda _args: None)  # no model here
     get_settings.cache_clear()
     from main import create_app
 

@@ -3,16 +3,19 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from db.engine import get_engine, migrate, open_session
-from db.job_repository import JobRepository
+from db.job_repository import CompletedSpan, JobRepository
 from db.models import Job, JobStatus
-from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody, Segment
 
 OWNER = "user-1"
 T0 = datetime(2026, 1, 2, 10, 0, 0, tzinfo=UTC)
+
+Event = dict[str, Any]
+"""A task's event as `JobRepository.apply` takes it, plus the `job_id` it is for."""
 
 
 @pytest.fixture
@@ -40,45 +43,47 @@ def make_job(job_id: str = "job1", owner_id: str = OWNER, **overrides: object) -
     return Job(**fields)
 
 
-def make_result(text: str = "hello world", duration: float = 6.36) -> AnalysisResult:
-    return AnalysisResult(
-        text=text, language="en", duration=duration, segments=[Segment(start=0.0, end=duration, text=text)]
-    )
+def make_result(text: str = "hello world", duration: float = 6.36) -> dict[str, Any]:
+    return {
+        "text": text,
+        "language": "en",
+        "duration": duration,
+        "segments": [{"start": 0.0, "end": duration, "text": text}],
+    }
 
 
 def make_event(
-    event: str,
+    kind: str,
     job_id: str = "job1",
     attempt: int = 1,
     occurred_at: datetime | None = None,
-    result: AnalysisResult | None = None,
-    error: JobErrorBody | None = None,
     worker_id: str = "worker-a",
-) -> AnalysisEvent:
-    return AnalysisEvent(
-        job_id=job_id,
-        event=event,
-        attempt=attempt,
-        worker_id=worker_id,
-        occurred_at=occurred_at or datetime.now(UTC),
-        result=result,
-        error=error,
-    )
+    **payload: object,
+) -> Event:
+    return {
+        "job_id": job_id,
+        "kind": kind,
+        "attempt": attempt,
+        "worker_id": worker_id,
+        "occurred_at": occurred_at or datetime.now(UTC),
+        **payload,
+    }
 
 
-def started(job_id: str = "job1", attempt: int = 1, at: datetime = T0) -> AnalysisEvent:
+def started(job_id: str = "job1", attempt: int = 1, at: datetime = T0) -> Event:
     return make_event("started", job_id, attempt, at)
 
 
 def completed(
     job_id: str = "job1", at: datetime = T0 + timedelta(seconds=8), text: str = "hello world", duration: float = 6.36
-) -> AnalysisEvent:
-    return make_event("completed", job_id, occurred_at=at, result=make_result(text, duration))
+) -> Event:
+    return make_event("completed", job_id, occurred_at=at, result=make_result(text, duration), duration_s=duration)
 
 
-def failed(job_id: str = "job1", at: datetime = T0 + timedelta(seconds=3)) -> AnalysisEvent:
-    error = JobErrorBody(code="audio_undecodable", message="The audio cannot be decoded.")
-    return make_event("failed", job_id, occurred_at=at, error=error)
+def failed(job_id: str = "job1", at: datetime = T0 + timedelta(seconds=3)) -> Event:
+    return make_event(
+        "failed", job_id, occurred_at=at, error_code="audio_undecodable", error_message="The audio cannot be decoded."
+    )
 
 
 def add_job(url: str, job: Job | None = None) -> None:
@@ -87,12 +92,14 @@ def add_job(url: str, job: Job | None = None) -> None:
         session.commit()
 
 
-def apply(url: str, event: AnalysisEvent) -> bool:
+def apply(url: str, event: Event) -> bool:
+    fields = dict(event)
+    job_id, kind = fields.pop("job_id"), fields.pop("kind")
     with open_session(url) as session:
         repo = JobRepository(session)
-        job = repo.get(event.job_id)
+        job = repo.get(job_id)
         assert job is not None
-        changed = repo.apply(job, event)
+        changed = repo.apply(job, kind, **fields)
         session.commit()
         return changed
 
@@ -224,11 +231,55 @@ def test_late_started_of_an_earlier_attempt_changes_nothing(db_url: str) -> None
     assert snapshot(load(db_url)) == before
 
 
-def test_completed_without_result_changes_nothing(db_url: str) -> None:
+@pytest.mark.parametrize("kind", ["completed", "failed", "exploded"])
+def test_event_without_its_payload_changes_nothing(db_url: str, kind: str) -> None:
     add_job(db_url)
     apply(db_url, started())
     before = snapshot(load(db_url))
-    assert apply(db_url, make_event("completed", occurred_at=T0 + timedelta(seconds=8))) is False
+    assert apply(db_url, make_event(kind, occurred_at=T0 + timedelta(seconds=8))) is False  # no result, no error
+    assert snapshot(load(db_url)) == before
+
+
+def cancel(url: str, at: datetime, job_id: str = "job1") -> bool:
+    with open_session(url) as session:
+        repo = JobRepository(session)
+        job = repo.get(job_id)
+        assert job is not None
+        changed = repo.cancel(job, at)
+        session.commit()
+        return changed
+
+
+@pytest.mark.parametrize("first", [None, "started"])
+def test_cancel_ends_an_unfinished_job(db_url: str, first: str | None) -> None:
+    add_job(db_url)
+    if first == "started":
+        apply(db_url, started())
+        assert load(db_url).current_step == "downloading"
+    assert cancel(db_url, T0 + timedelta(seconds=4)) is True
+    job = load(db_url)
+    assert job.status == JobStatus.CANCELED
+    assert job.completed_at == T0 + timedelta(seconds=4)
+    assert job.current_step is None
+
+
+@pytest.mark.parametrize("ending", [completed, failed])
+def test_cancel_after_the_job_ended_changes_nothing(db_url: str, ending: Any) -> None:
+    add_job(db_url)
+    apply(db_url, started())
+    apply(db_url, ending())
+    before = snapshot(load(db_url))
+    assert cancel(db_url, T0 + timedelta(minutes=1)) is False
+    assert snapshot(load(db_url)) == before
+
+
+def test_results_after_cancel_change_nothing(db_url: str) -> None:
+    add_job(db_url)
+    apply(db_url, started())
+    cancel(db_url, T0 + timedelta(seconds=4))
+    before = snapshot(load(db_url))
+    assert apply(db_url, completed()) is False
+    assert cancel(db_url, T0 + timedelta(seconds=9)) is False
     assert snapshot(load(db_url)) == before
 
 
@@ -303,3 +354,60 @@ def test_queued_ahead_counts_high_priority_first_then_older_jobs_of_the_same_que
         assert repo.queued_ahead(load(db_url, "h1")) == (0, 0.0)
         assert repo.queued_ahead(load(db_url, "h2")) == (1, 5.0)
         assert repo.queued_ahead(load(db_url, "b1")) == (0, 0.0)
+
+
+def add_jobs_created(url: str, *jobs: tuple[str, int, JobStatus]) -> None:
+    """Jobs (id, seconds after T0 it was created, status), as they are on the row."""
+    for job_id, second, status in jobs:
+        add_job(url, make_job(job_id, status=status, created_at=T0 + timedelta(seconds=second)))
+
+
+def test_count_by_status_counts_the_jobs_created_since(db_url: str) -> None:
+    add_jobs_created(
+        db_url,
+        ("old", -1, JobStatus.QUEUED),  # created before the window
+        ("q1", 0, JobStatus.QUEUED),  # created at its start: counted
+        ("q2", 5, JobStatus.QUEUED),
+        ("s1", 6, JobStatus.STARTED),
+        ("f1", 7, JobStatus.FAILED),
+    )
+    with open_session(db_url) as session:
+        repo = JobRepository(session)
+        counts = repo.count_by_status(T0)
+        assert counts == {JobStatus.QUEUED: 2, JobStatus.STARTED: 1, JobStatus.FAILED: 1}
+        assert repo.count_by_status(T0 + timedelta(seconds=6)) == {JobStatus.STARTED: 1, JobStatus.FAILED: 1}
+        assert repo.count_by_status(T0 + timedelta(hours=1)) == {}
+
+
+def test_completed_spans_are_the_started_jobs_completed_since(db_url: str) -> None:
+    for job_id, finished in (("early", 2), ("job1", 8), ("job2", 20)):
+        add_job(db_url, make_job(job_id))
+        apply(db_url, started(job_id))
+        apply(db_url, completed(job_id, at=T0 + timedelta(seconds=finished), duration=float(finished)))
+    add_job(db_url, make_job("failed"))  # ended, but not completed
+    apply(db_url, started("failed"))
+    apply(db_url, failed("failed", at=T0 + timedelta(seconds=9)))
+    add_job(db_url, make_job("unstarted"))  # completed without ever reporting `started`
+    apply(db_url, completed("unstarted", at=T0 + timedelta(seconds=9)))
+    with open_session(db_url) as session:
+        spans = JobRepository(session).completed_spans(T0 + timedelta(seconds=5))
+    assert sorted(spans, key=lambda span: span.completed_at) == [
+        CompletedSpan(T0, T0 + timedelta(seconds=8), 8.0),
+        CompletedSpan(T0, T0 + timedelta(seconds=20), 20.0),
+    ]
+
+
+def test_list_by_status_is_newest_first_and_limited(db_url: str) -> None:
+    add_jobs_created(
+        db_url,
+        ("a", 1, JobStatus.QUEUED),
+        ("b", 2, JobStatus.FAILED),
+        ("c", 3, JobStatus.QUEUED),
+        ("d", 4, JobStatus.QUEUED),
+    )
+    with open_session(db_url) as session:
+        repo = JobRepository(session)
+        assert [job.id for job in repo.list_by_status(JobStatus.QUEUED, 10)] == ["d", "c", "a"]
+        assert [job.id for job in repo.list_by_status(JobStatus.QUEUED, 2)] == ["d", "c"]
+        assert [job.id for job in repo.list_by_status(JobStatus.FAILED, 10)] == ["b"]
+        assert repo.list_by_status(JobStatus.CANCELED, 10) == []

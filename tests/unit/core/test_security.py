@@ -105,11 +105,6 @@ def test_garbage_is_refused(token: str) -> None:
     assert_refused(token, "invalid_token")
 
 
-def test_token_info_holds_only_the_claims() -> None:
-    assert Principal("user-1", "admin").token_info() == {"sub": "user-1", "role": "admin"}
-    assert Principal("user-1").token_info() == {"sub": "user-1", "role": None}
-
-
 def test_a_token_without_expiry_is_refused() -> None:
     import jwt as pyjwt
 
