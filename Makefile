@@ -14,7 +14,7 @@ help:
 	@echo "make test   - lint, type check, unit and integration tests"
 	@echo "make lint   - ruff and mypy"
 	@echo "make test-audio - espeak-ng (apt-get) and the test recordings of samples/recordings.json in .cache/test-audio/"
-	@echo "make openai-whisper - the optional second STT engine (CPU torch) and the bundled model converted for it"
+	@echo "make openai-whisper - the optional second STT engine (CPU torch) and STT_MODEL (base) converted for it"
 	@echo "make bench  - the benchmarks on the real stack; writes docs/PERFORMANCE.md (about 20 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -26,7 +26,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 # The optional openai-whisper engine: its pins without openai-whisper, then openai-whisper alone with --no-deps
-# (its requirements would pull triton); no nvidia-*/CUDA package may come along. Then the bundled model, converted.
+# (its requirements would pull triton); no nvidia-*/CUDA package may come along. Then STT_MODEL (base by default), converted.
 $(OPENAI_WHISPER_STAMP): requirements-openai-whisper.txt $(STAMP)
 	grep -v '^openai-whisper==' requirements-openai-whisper.txt | \
 	  $(PY) -m pip install --quiet --disable-pip-version-check -r /dev/stdin

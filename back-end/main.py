@@ -21,6 +21,7 @@ from api.routers import (
     openai_audio_router,
     ops_router,
     results_router,
+    stt_router,
     user_audio_router,
     web_router,
 )
@@ -31,11 +32,14 @@ from core.settings import Settings, get_settings
 from db.engine import migrate
 from events.job_follow import close_stream_redis
 from services.reconciler import reconcile_if_leader
+from stt.languages import deployment_languages
+from stt.models import ModelUnavailable, resolve_model
 
 ROUTERS = (
     health_router,
     user_audio_router,
     openai_audio_router,
+    stt_router,
     jobs_router,
     deliveries_router,
     job_events_router,
@@ -50,12 +54,23 @@ ROUTERS = (
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     await run_in_threadpool(migrate, settings.sqlalchemy_url)
+    await run_in_threadpool(prepare_model, settings)
     reconciler = asyncio.create_task(reconcile_forever(settings))  # once at start, then every interval
     callbacks = start_dispatcher(settings)  # also picks up callbacks left pending by a previous run
     yield
     reconciler.cancel()
     await run_in_threadpool(stop_dispatcher, callbacks)
     await close_stream_redis()
+
+
+def prepare_model(settings: Settings) -> None:
+    """The model's files, ready before an in-process job (USE_RQ_QUEUE=false, or Redis down) needs them: base is
+    joined from its parts here once. Where they cannot be had, only in-process jobs fail (the workers refuse to
+    start on their own machines), so the API serves on."""
+    try:
+        resolve_model(settings.stt_model, settings.data_dir, settings.stt_allow_download)
+    except ModelUnavailable as exc:
+        logging.getLogger(__name__).warning("jobs run in this process will fail: %s", exc)
 
 
 async def reconcile_forever(settings: Settings) -> None:
@@ -70,6 +85,7 @@ async def reconcile_forever(settings: Settings) -> None:
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.worker_id)
+    deployment_languages(settings.stt_languages)  # a code Whisper does not know stops the API here, not a request
     app = FastAPI(title="Audio transcription jobs", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     for upload_path in UPLOAD_PATHS:

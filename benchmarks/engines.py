@@ -1,11 +1,13 @@
 """The two STT engines side by side on the same weights: faster-whisper and openai-whisper (STT_ENGINE).
 
-Both run the bundled Whisper tiny.en: faster-whisper from its CTranslate2 files (int8, the default, and float32,
-the precision openai-whisper computes in on a CPU), openai-whisper from the same weights converted by
-`stt.openai_whisper_checkpoint`. Each engine runs in a process of its own, as a worker would (beam 1, threads =
-cores ÷ 1 worker): how long the load takes, the process's RSS once loaded and after every clip, and per clip the
-median of ROUNDS (default 3) transcriptions → real-time factor, the word error rate against the reference text,
-and the WER against faster-whisper's default (how differently the two engines read the same audio).
+Both run Whisper base, the default model (and tiny.en, English only and cheap): faster-whisper from its
+CTranslate2 files (int8, the default, and float32, the precision openai-whisper computes in on a CPU), openai-whisper
+from the same weights converted by `stt.openai_whisper_checkpoint` (before anything is timed). Each engine runs in
+a process of its own, as a worker would (beam 1, threads = cores ÷ 1 worker): how long the load takes, the process's
+RSS once loaded and after every clip, and per clip the median of ROUNDS (default 3) transcriptions → real-time
+factor, the word error rate against the reference text, and the WER against faster-whisper at float32 on the same
+model (how differently the two engines read the same audio). Clips: the six samples, the speech clip and, for base,
+the generated German recording (its language detected, as a job without a language would).
 
 Prints Markdown tables and a one-line recommendation on stdout (progress on stderr); needs the optional install
 (`make openai-whisper`). Usage: `.venv/bin/python benchmarks/engines.py`.
@@ -26,8 +28,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "back-end"))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from harness import speech_clip, speech_note  # noqa: E402
-from stt_speed import load_clips, markdown, progress, word_error_rate  # noqa: E402
+from harness import clip_name, reference_text, speech_clip, speech_note  # noqa: E402
+from stt_speed import Clip, load_clips, markdown, progress, word_error_rate  # noqa: E402
+
+from audio.decode import decode_for_stt  # noqa: E402
+from samples.recordings import recording  # noqa: E402
+from stt.languages import is_english_only  # noqa: E402
+from stt.models import BASE, TINY_EN  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 THREADS = os.cpu_count() or 1
@@ -36,18 +43,24 @@ THREADS = os.cpu_count() or 1
 WER_TOLERANCE = 0.02
 """The faster engine is recommended unless its mean WER is more than this above the other's."""
 
+MULTILINGUAL_CLIPS = ("german",)
+"""Generated recordings (samples/recordings.json) only a multilingual model runs."""
+
 
 @dataclass(frozen=True)
 class Engine:
     label: str
     engine: str
     compute_type: str
+    model: str
 
 
 ENGINES = (
-    Engine("faster-whisper int8 (default)", "faster-whisper", "int8"),
-    Engine("faster-whisper float32", "faster-whisper", "float32"),
-    Engine("openai-whisper float32", "openai-whisper", "float32"),
+    Engine("faster-whisper base int8 (default)", "faster-whisper", "int8", BASE),
+    Engine("faster-whisper base float32", "faster-whisper", "float32", BASE),
+    Engine("openai-whisper base float32", "openai-whisper", "float32", BASE),
+    Engine("faster-whisper tiny.en float32", "faster-whisper", "float32", TINY_EN),
+    Engine("openai-whisper tiny.en float32", "openai-whisper", "float32", TINY_EN),
 )
 
 
@@ -65,22 +78,33 @@ class Run:
     texts: dict[str, str]
 
 
-def child(engine: str, compute_type: str, data_dir: str) -> None:
+def clips_for(model: str) -> list[Clip]:
+    """The six samples and the speech clip; for a multilingual model the German recording too."""
+    clips = load_clips()
+    if not is_english_only(model):
+        paths = [recording(name) for name in MULTILINGUAL_CLIPS]
+        clips += [Clip(clip_name(path), decode_for_stt(path), reference_text(path)) for path in paths]
+    return clips
+
+
+def child(engine: str, compute_type: str, model: str, data_dir: str) -> None:
     """In a fresh process: load one engine, transcribe every clip ROUNDS times, print the figures as JSON."""
     import psutil
 
-    clips = load_clips()
+    clips = clips_for(model)
     started = time.perf_counter()
     loaded: object
     if engine == "openai-whisper":
-        from core.settings import BUNDLED_MODEL
+        from stt.openai_whisper_checkpoint import find_model
         from stt.openai_whisper_engine import OpenAIWhisperEngine
 
-        loaded = OpenAIWhisperEngine(BUNDLED_MODEL, "cpu", THREADS, beam_size=1, data_dir=Path(data_dir))
+        ref = find_model(model, Path(data_dir))
+        loaded = OpenAIWhisperEngine(ref, "cpu", THREADS, beam_size=1, data_dir=Path(data_dir))
     else:
-        from stt.faster_whisper_engine import FasterWhisperEngine, bundled_model_path
+        from stt.faster_whisper_engine import FasterWhisperEngine
+        from stt.models import resolve_model
 
-        loaded = FasterWhisperEngine(str(bundled_model_path()), "cpu", compute_type, THREADS, beam_size=1)
+        loaded = FasterWhisperEngine(resolve_model(model, Path(data_dir)), "cpu", compute_type, THREADS, beam_size=1)
     start_s = time.perf_counter() - started
     rss_loaded = psutil.Process().memory_info().rss / 2**20
     transcribe = loaded.transcribe  # type: ignore[attr-defined]
@@ -105,12 +129,22 @@ def child(engine: str, compute_type: str, data_dir: str) -> None:
 
 
 def measure(engine: Engine, data_dir: Path) -> Run:
-    args = [sys.executable, __file__, "--child", engine.engine, engine.compute_type, str(data_dir)]
+    args = [sys.executable, __file__, "--child", engine.engine, engine.compute_type, engine.model, str(data_dir)]
     done = subprocess.run(args, capture_output=True, text=True, check=True, timeout=1800)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     run = Run(engine=engine, **figures)
     progress(f"  {engine.label}: load {run.load_s:.2f} s, RSS {run.rss_after_mb:.0f} MB")
     return run
+
+
+def convert(model: str, data_dir: Path) -> None:
+    """`model` joined (base) and converted for openai-whisper into `data_dir`, before anything is timed."""
+    from stt.openai_whisper_checkpoint import checkpoint_of, find_model
+
+    started = time.perf_counter()
+    path = checkpoint_of(find_model(model, data_dir), data_dir)
+    took = time.perf_counter() - started
+    progress(f"converted {model} for openai-whisper in {took:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
 
 
 def median_rtf(run: Run, durations: dict[str, float]) -> float:
@@ -121,24 +155,30 @@ def wers(run: Run, references: dict[str, str]) -> list[float]:
     return [word_error_rate(references[name], text) for name, text in run.texts.items()]
 
 
+def float32_of(run: Run, runs: list[Run]) -> Run:
+    """faster-whisper at float32 on the model `run` runs: what openai-whisper should read alike."""
+    return next(
+        r
+        for r in runs
+        if (r.engine.engine, r.engine.compute_type, r.engine.model) == ("faster-whisper", "float32", run.engine.model)
+    )
+
+
 def main() -> None:
     began = time.perf_counter()
     progress(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {THREADS} threads per engine")
-    clips = load_clips()
+    clips = clips_for(BASE)
     durations = {clip.name: clip.seconds for clip in clips}
     references = {clip.name: clip.reference for clip in clips}
-    speech = clips[-1].name  # jfk.flac, or without ../shared the generated short_english
+    speech = load_clips()[-1].name  # jfk.flac, or without ../shared the generated short_english
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as data_dir:
-        from stt.openai_whisper_checkpoint import ensure_bundled_checkpoint
-
-        started = time.perf_counter()
-        ensure_bundled_checkpoint(Path(data_dir))  # converted once, before anything is timed
-        progress(f"converted the bundled model for openai-whisper in {time.perf_counter() - started:.1f} s")
+        for model in dict.fromkeys(engine.model for engine in ENGINES):
+            convert(model, Path(data_dir))
         runs = [measure(engine, Path(data_dir)) for engine in ENGINES]
-    default, same_precision, openai = runs
+    default, openai = runs[0], next(r for r in runs if (r.engine.engine, r.engine.model) == ("openai-whisper", BASE))
 
     header = ["engine", "start s", "load s", "RSS loaded MB", "RSS after MB", "median RTF", f"RTF {speech}"]
-    header += ["mean WER", "max WER", "WER vs default (mean)"]
+    header += ["mean WER", "max WER", "WER vs faster float32 (mean)"]
     rows = [
         [
             run.engine.label,
@@ -150,7 +190,7 @@ def main() -> None:
             f"{run.seconds[speech] / durations[speech]:.3f}",
             f"{statistics.mean(wers(run, references)):.3f}",
             f"{max(wers(run, references)):.3f}",
-            f"{statistics.mean(wers(run, default.texts)):.3f}",
+            f"{statistics.mean(wers(run, float32_of(run, runs).texts)):.3f}",
         ]
         for run in runs
     ]
@@ -158,16 +198,21 @@ def main() -> None:
         f"{name} {version(name)}" for name in ("faster-whisper", "ctranslate2", "openai-whisper", "torch")
     )
     print(f"{versions}; {THREADS} threads, beam 1, median of {ROUNDS} rounds.")
-    print(f"Clips: the six samples and {speech_note(speech_clip())}.\n")
+    print(f"Clips: the six samples, {speech_note(speech_clip())} and, on base, {', '.join(MULTILINGUAL_CLIPS)}.\n")
     print(markdown(header, rows))
     print()
+    openai_runs = [r for r in runs if r.engine.engine == "openai-whisper"]
     clip_header = ["clip", "audio s", *(f"RTF {r.engine.label}" for r in runs)]
-    clip_header += [*(f"WER {r.engine.label}" for r in runs), "WER openai vs faster float32"]
+    clip_header += [*(f"WER {r.engine.label}" for r in runs)]
+    clip_header += [f"WER openai vs faster float32, {r.engine.model}" for r in openai_runs]
     clip_rows = [
         [name, f"{durations[name]:.1f}"]
-        + [f"{r.seconds[name] / durations[name]:.3f}" for r in runs]
-        + [f"{word_error_rate(references[name], r.texts[name]):.3f}" for r in runs]
-        + [f"{word_error_rate(same_precision.texts[name], openai.texts[name]):.3f}"]
+        + [f"{r.seconds[name] / durations[name]:.3f}" if name in r.texts else "-" for r in runs]
+        + [f"{word_error_rate(references[name], r.texts[name]):.3f}" if name in r.texts else "-" for r in runs]
+        + [
+            f"{word_error_rate(float32_of(r, runs).texts[name], r.texts[name]):.3f}" if name in r.texts else "-"
+            for r in openai_runs
+        ]
         for name in durations
     ]
     print(markdown(clip_header, clip_rows))
@@ -196,6 +241,6 @@ def recommendation(faster: Run, openai: Run, durations: dict[str, float], refere
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        child(*sys.argv[2:5])
+        child(*sys.argv[2:6])
     else:
         main()

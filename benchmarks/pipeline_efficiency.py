@@ -30,9 +30,10 @@ SOURCES = [*(SAMPLES / n for n in ("hello.wav", "meeting.flac", "weather.mp3", "
 def bare_seconds(threads: int) -> dict[Path, float]:
     """Median of 3 direct transcriptions of each source clip, with `threads` CPU threads."""
     from audio.decode import decode_for_stt
-    from stt.faster_whisper_engine import FasterWhisperEngine, bundled_model_path
+    from stt.faster_whisper_engine import FasterWhisperEngine
+    from stt.models import TINY_EN, ModelRef, tiny_en_directory
 
-    engine = FasterWhisperEngine(str(bundled_model_path()), "cpu", "int8", threads, 1)
+    engine = FasterWhisperEngine(ModelRef(TINY_EN, str(tiny_en_directory())), "cpu", "int8", threads, 1)
     timings: dict[Path, float] = {}
     for path in SOURCES:
         audio = decode_for_stt(path)

@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO_ROOT / "back-end"))
 from harness import clip_name, reference_text, speech_clip, speech_note  # noqa: E402
 
 from audio.decode import STT_SAMPLE_RATE, decode_for_stt  # noqa: E402
-from stt.faster_whisper_engine import FasterWhisperEngine, bundled_model_path  # noqa: E402
+from stt.faster_whisper_engine import FasterWhisperEngine  # noqa: E402
+from stt.models import TINY_EN, ModelRef, tiny_en_directory  # noqa: E402
 
 SAMPLE_NAMES = ("hello.wav", "meeting.flac", "weather.mp3", "delivery.ogg", "reminder.m4a", "travel.webm")
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -147,7 +148,7 @@ def load_clips() -> list[Clip]:
 
 
 def load_engine(compute_type: str, beam_size: int, cpu_threads: int) -> FasterWhisperEngine:
-    model = str(bundled_model_path())
+    model = ModelRef(TINY_EN, str(tiny_en_directory()))
     return FasterWhisperEngine(
         model, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads, beam_size=beam_size
     )

@@ -185,10 +185,11 @@ def run_round(kind: str, workers: int, url: str, log_dir: Path) -> Round:
 def stt_seconds_per_job() -> list[float]:
     """The default engine (int8, beam 1, all cores for one worker) on each sample, after a warm-up."""
     from audio.decode import decode_for_stt
-    from stt.faster_whisper_engine import FasterWhisperEngine, bundled_model_path
+    from stt.faster_whisper_engine import FasterWhisperEngine
+    from stt.models import TINY_EN, ModelRef, tiny_en_directory
 
     threads = os.cpu_count() or 1
-    engine = FasterWhisperEngine(str(bundled_model_path()), "cpu", "int8", threads, 1)
+    engine = FasterWhisperEngine(ModelRef(TINY_EN, str(tiny_en_directory())), "cpu", "int8", threads, 1)
     clips = [decode_for_stt(REPO_ROOT / "samples" / name) for name in SAMPLE_NAMES]
     engine.transcribe(clips[0])
     times = []

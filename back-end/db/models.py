@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -86,6 +87,10 @@ class Job(Base):
     """The spoken language the client named (ISO-639-1), or None to let the model detect it."""
     prompt: Mapped[str | None] = mapped_column(Text)
     """Text that guides the model's style or vocabulary (Whisper's initial prompt)."""
+    task: Mapped[str] = mapped_column(String(16), default="transcribe", server_default="transcribe")
+    """Whisper's task: `transcribe`, or `translate` (into English)."""
+    vad: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """Whether Silero VAD skips silence and noise before Whisper (the upload's choice, else STT_VAD)."""
     callback_url: Mapped[str | None] = mapped_column(String(2048))
     """Where the job's status body is posted when it completes or fails (checked against SSRF at upload)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(255))

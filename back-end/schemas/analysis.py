@@ -20,11 +20,30 @@ class Segment(BaseModel):
     """Only when the upload asked for word timestamps."""
 
 
+class EngineSettings(BaseModel):
+    """How the transcript was made, beside `model`: enough to make it again."""
+
+    name: str
+    """`faster-whisper` or `openai-whisper`."""
+    compute_type: str
+    beam_size: int
+    vad: bool
+    """Whether silence and noise were skipped (Silero VAD) before Whisper saw the audio."""
+    task: Literal["transcribe", "translate"] = "transcribe"
+
+
 class AnalysisResult(BaseModel):
     text: str
     language: str
+    """ISO-639-1 code of the spoken language (of the source, also when translated to English)."""
+    language_probability: float | None = None
+    """How sure the detection was (0-1); None when the language was not detected: given with the upload, or the
+    model knows English only."""
     duration: float
     segments: list[Segment]
+    model: str | None = None
+    """The Whisper model that made it (`base`, `tiny.en`, …)."""
+    engine: EngineSettings | None = None
 
 
 class JobErrorBody(BaseModel):

@@ -54,6 +54,8 @@ def task_args(job: Job) -> TaskArgs:
         word_timestamps=job.word_timestamps,
         language=job.language,
         prompt=job.prompt,
+        task="translate" if job.task == "translate" else "transcribe",
+        vad=job.vad,
     )
 
 

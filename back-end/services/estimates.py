@@ -6,7 +6,7 @@ from db.models import Job, JobStatus
 from queueing.queues import BACKGROUND, connected_workers
 
 DEFAULT_SECONDS_PER_AUDIO_SECOND = 0.15
-"""Processing time per audio second assumed until a job has completed (tiny.en, int8, measured ~0.08-0.16)."""
+"""Processing time per audio second assumed until a job has completed (base, int8: RTF ~0.1-0.25, measured)."""
 
 
 def place_in_line(job: Job, repository: JobRepository, settings: Settings) -> tuple[int | None, float | None]:

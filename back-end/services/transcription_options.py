@@ -1,4 +1,5 @@
-"""What a client may ask of the engine with an upload: the spoken language and a prompt, checked before storing.
+"""What a client may ask of the engine with an upload: the spoken language, a prompt and the task, checked before
+storing.
 
 A language is one of Whisper's codes (ISO-639-1, case-insensitive; empty = detect). On an English-only model
 (`*.en`, like the bundled tiny.en) any other language is refused with 400 `unsupported_language`: the engine would
@@ -8,6 +9,7 @@ prompt (it keeps the last 223 tokens of it); MAX_PROMPT_CHARS bounds what is sto
 
 from core.errors import BadRequest
 from core.settings import Settings
+from stt.engine import Task
 from stt.languages import LANGUAGES, is_english_only
 
 MAX_PROMPT_CHARS = 4000
@@ -41,3 +43,14 @@ def check_prompt(prompt: str | None) -> str | None:
     if len(prompt) > MAX_PROMPT_CHARS:
         raise BadRequest("prompt_too_long", f"The prompt is longer than {MAX_PROMPT_CHARS} characters.", param="prompt")
     return prompt
+
+
+def check_task(task: Task, settings: Settings) -> Task:
+    """`translate` needs a multilingual model: an English-only one cannot translate (400)."""
+    if task == "translate" and is_english_only(settings.stt_model):
+        raise BadRequest(
+            "unsupported_task",
+            f"The server's model ({settings.stt_model}) is English-only and cannot translate.",
+            param="task",
+        )
+    return task

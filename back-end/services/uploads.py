@@ -25,8 +25,9 @@ from schemas.job import JobAccepted, JobRead
 from services.dispatch import RunInBackground, hand_over
 from services.estimates import place_in_line
 from services.job_events import announce
-from services.transcription_options import check_language, check_prompt
+from services.transcription_options import check_language, check_prompt, check_task
 from storage import Storage, audio_key, get_storage
+from stt.engine import Task
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,13 @@ def accept_upload(
     *,
     language: str | None = None,
     prompt: str | None = None,
+    task: Task = "transcribe",
+    vad: bool | None = None,
     callback_url: str | None = None,
 ) -> JobAccepted:
-    """`language` (Whisper's codes; None = detect) and `prompt` are checked here and reach the engine as they are."""
-    language, prompt = check_language(language, settings), check_prompt(prompt)
+    """`language` (Whisper's codes; None = detect), `prompt` and `task` are checked here and reach the engine as they
+    are; `vad` None means the deployment's STT_VAD."""
+    language, prompt, task = check_language(language, settings), check_prompt(prompt), check_task(task, settings)
     callback_url = accept_callback_url(callback_url, settings.callback_allowed_hosts)  # SSRF: before anything is kept
     repository = JobRepository(session)
     if idempotency_key is not None and (earlier := _earlier_job(repository, principal, idempotency_key)):
@@ -79,6 +83,8 @@ def accept_upload(
                 word_timestamps=word_timestamps,
                 language=language,
                 prompt=prompt,
+                task=task,
+                vad=settings.stt_vad if vad is None else vad,
                 callback_url=callback_url,
                 idempotency_key=idempotency_key,
                 progress=0,

@@ -1,5 +1,7 @@
-"""The languages Whisper knows, by ISO-639-1 code (plus `haw` and `yue`), and which models know only English."""
+"""The languages Whisper knows, by ISO-639-1 code (plus `haw` and `yue`), which models know only English, and which
+language a detection settles on when a deployment expects only some (STT_LANGUAGES)."""
 
+from collections.abc import Sequence
 from pathlib import PurePath
 
 LANGUAGES: dict[str, str] = {
@@ -115,3 +117,20 @@ def is_english_only(model: str) -> bool:
 def language_name(code: str) -> str:
     """`english` for `en`; an unknown code stays as it is."""
     return LANGUAGES.get(code, code)
+
+
+def deployment_languages(codes: Sequence[str]) -> tuple[str, ...]:
+    """STT_LANGUAGES checked: Whisper's codes, in the order given (empty: any language)."""
+    unknown = [code for code in codes if code not in LANGUAGES]
+    if unknown:
+        raise ValueError(f"STT_LANGUAGES: {', '.join(unknown)} not among Whisper's language codes (e.g. ko,en)")
+    return tuple(dict.fromkeys(codes))
+
+
+def likeliest(probabilities: Sequence[tuple[str, float]], allowed: Sequence[str]) -> tuple[str, float]:
+    """The most probable language of `probabilities` (a detection's, every language's) among `allowed` (empty:
+    any), with its probability as the detection gave it."""
+    candidates = [(code, p) for code, p in probabilities if not allowed or code in allowed]
+    if not candidates:  # the detection did not score an allowed language at all: take the first allowed
+        return allowed[0], 0.0
+    return max(candidates, key=lambda candidate: candidate[1])

@@ -1,10 +1,16 @@
 """openai-whisper (PyTorch) engine, the optional second engine (`STT_ENGINE=openai-whisper`).
 
 Installed apart from the core requirements (`make openai-whisper`: requirements-openai-whisper.txt, CPU torch).
-By default it runs the same weights as faster-whisper: the bundled tiny.en, converted once into DATA_DIR by
-`stt.openai_whisper_checkpoint`. `STT_MODEL` may also name one of openai-whisper's models (`small`, `base.en`, …)
-already downloaded into its cache (`$XDG_CACHE_HOME/whisper`, else `~/.cache/whisper`), or give the path of a
-checkpoint file. Nothing is ever downloaded, and nothing runs the ffmpeg binary: audio arrives decoded (PyAV).
+It runs the same models as faster-whisper (Whisper base by default), converted once into DATA_DIR by
+`stt.openai_whisper_checkpoint`, or one of openai-whisper's own models already in its cache, or a checkpoint file.
+Nothing is ever downloaded, and nothing runs the ffmpeg binary: audio arrives decoded (PyAV).
+
+Language, as in the faster-whisper engine: given, it is used as it is. Otherwise a multilingual model detects it on
+the first 30 s (openai-whisper's `detect_language` scores every language); when the deployment expects only some
+(STT_LANGUAGES), the likeliest of those is taken, and the result reports its probability. An English-only model
+transcribes English and detects nothing (no probability).
+
+VAD is not done by this engine: it transcribes the whole audio, and the result's settings say `vad: false`.
 
 openai-whisper's `transcribe()` has no per-segment callback. It decodes 30-second windows and, after each, adds
 that window's segments to a list and advances a tqdm progress bar. This module puts a stand-in for that progress
@@ -28,10 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from audio.decode import STT_SAMPLE_RATE
-from core.settings import BUNDLED_MODEL
-from schemas.analysis import AnalysisResult, Segment, Word
-from stt.engine import SegmentCallback
-from stt.openai_whisper_checkpoint import alignment_heads, ensure_bundled_checkpoint, read_bundled_config
+from schemas.analysis import AnalysisResult, EngineSettings, Segment, Word
+from stt.engine import SegmentCallback, Task
+from stt.languages import likeliest
+from stt.models import ModelRef
+from stt.openai_whisper_checkpoint import INSTALL_HINT, checkpoint_of, model_alignment_heads
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +48,6 @@ BEST_OF = 5
 OMP_WAIT_POLICY = "PASSIVE"
 """torch's OpenMP threads sleep rather than spin while they wait (unless OMP_WAIT_POLICY is set). On 2 busy cores
 spinning made transcription 4-6x slower (jfk.flac: 12.2 s spinning, 2.9 s passive, 2 threads, load average 6)."""
-
-INSTALL_HINT = "STT_ENGINE=openai-whisper needs the optional install: `make openai-whisper`"
-
-
-class ModelNotFound(RuntimeError):
-    """Raised at load when STT_MODEL names no checkpoint on this machine (openai-whisper never downloads here)."""
-
 
 RawSegment = dict[str, Any]
 _windows = threading.local()
@@ -86,48 +86,19 @@ def _install_window_feed() -> None:
     setattr(module, "tqdm", SimpleNamespace(tqdm=_WindowFeed))  # noqa: B010
 
 
-def whisper_cache_dir() -> Path:
-    """Where openai-whisper keeps the models it downloaded (its own default `download_root`)."""
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
-
-
-def resolve_model(model: str, data_dir: Path) -> Path:
-    """The checkpoint file STT_MODEL names (the bundled model is converted into `data_dir` first if need be)."""
-    import whisper
-
-    if model == BUNDLED_MODEL:
-        return ensure_bundled_checkpoint(data_dir)
-    if model in whisper._MODELS:  # an official name: its file in the cache, as `load_model` would have saved it
-        path = whisper_cache_dir() / Path(whisper._MODELS[model]).name
-        if not path.is_file():
-            raise ModelNotFound(
-                f"STT_MODEL={model}: no {path} (models are never downloaded here: copy the file there, "
-                "or set STT_MODEL to the path of a checkpoint)"
-            )
-        return path
-    path = Path(model).expanduser()
-    if not path.is_file():
-        raise ModelNotFound(
-            f"STT_MODEL={model}: not {BUNDLED_MODEL} (the bundled model), not an openai-whisper model name "
-            "and no such checkpoint file"
-        )
-    return path
-
-
-def known_alignment_heads(model: str, text_layers: int, text_heads: int) -> bytes | None:
-    """The alignment heads of STT_MODEL when known, for `set_alignment_heads`; None keeps openai-whisper's default."""
-    import whisper
-
-    if model == BUNDLED_MODEL:
-        return alignment_heads(read_bundled_config()["alignment_heads"], text_layers, text_heads)
-    heads: bytes | None = whisper._ALIGNMENT_HEADS.get(model)
-    return heads
-
-
 class OpenAIWhisperEngine:
     name = "openai-whisper"
 
-    def __init__(self, model: str, device: str, cpu_threads: int, beam_size: int, data_dir: Path) -> None:
+    def __init__(
+        self,
+        model: ModelRef,
+        device: str,
+        cpu_threads: int,
+        beam_size: int,
+        data_dir: Path,
+        languages: tuple[str, ...] = (),
+    ) -> None:
+        """`model` as `stt.openai_whisper_checkpoint.find_model` gives it; `languages`: STT_LANGUAGES (empty: any)."""
         os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)  # read once, when torch loads its OpenMP
         try:
             import torch
@@ -139,20 +110,28 @@ class OpenAIWhisperEngine:
         _install_window_feed()
         torch.set_num_threads(cpu_threads)
         started = time.perf_counter()
-        path = resolve_model(model, data_dir)
+        path = checkpoint_of(model, data_dir)
         self.model = whisper.load_model(str(path), device=device)
-        heads = known_alignment_heads(model, self.model.dims.n_text_layer, self.model.dims.n_text_head)
+        heads = model_alignment_heads(model, self.model.dims.n_text_layer, self.model.dims.n_text_head)
         if heads is not None:
             self.model.set_alignment_heads(heads)
         with warnings.catch_warnings():  # its tokenizer leaves its vocabulary file to the garbage collector
             warnings.simplefilter("ignore", ResourceWarning)
             get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages)
+        self.model_ref = model
         self.beam_size = beam_size
+        self.languages = languages
         self.fp16 = device != "cpu"
         self.load_s = time.perf_counter() - started
         log.info(
             "stt model loaded",
-            extra={"engine": self.name, "model": str(path), "cpu_threads": cpu_threads, "load_s": self.load_s},
+            extra={
+                "engine": self.name,
+                "model": model.name,
+                "checkpoint": str(path),
+                "cpu_threads": cpu_threads,
+                "load_s": self.load_s,
+            },
         )
 
     def transcribe(
@@ -162,12 +141,19 @@ class OpenAIWhisperEngine:
         word_timestamps: bool = False,
         language: str | None = None,
         prompt: str | None = None,
+        task: Task = "transcribe",
+        vad: bool = False,
     ) -> AnalysisResult:
+        """See `SttEngine.transcribe`; `vad` is not done by this engine: the result's settings say `vad: false`."""
         import whisper
 
-        if not self.model.is_multilingual and language not in (None, "en"):
-            log.warning("the model is English-only: language %s ignored", language)
+        probability = None
+        if not self.model.is_multilingual:
+            if language not in (None, "en"):
+                log.warning("the model is English-only: language %s ignored", language)
             language = "en"
+        elif language is None:
+            language, probability = self.detect_language(audio)
         segments: list[Segment] = []
 
         def take(window: list[RawSegment]) -> None:
@@ -180,13 +166,14 @@ class OpenAIWhisperEngine:
 
         _windows.callback = take
         try:
-            result = whisper.transcribe(
+            whisper.transcribe(
                 self.model,
                 audio,
                 verbose=None,
                 word_timestamps=word_timestamps,
                 initial_prompt=prompt,
                 language=language,
+                task=task,
                 beam_size=self.beam_size if self.beam_size > 1 else None,  # 1: greedy, as CTranslate2 does
                 best_of=BEST_OF,
                 fp16=self.fp16,
@@ -195,10 +182,34 @@ class OpenAIWhisperEngine:
             _windows.callback = None
         return AnalysisResult(
             text=" ".join(s.text for s in segments),
-            language=str(result["language"]),
+            language=language,
+            language_probability=None if probability is None else round(probability, 4),
             duration=round(len(audio) / STT_SAMPLE_RATE, 3),
             segments=segments,
+            model=self.model_ref.name,
+            engine=EngineSettings(
+                name=self.name,
+                compute_type="float16" if self.fp16 else "float32",
+                beam_size=self.beam_size,
+                vad=False,
+                task=task,
+            ),
         )
+
+    def detect_language(self, audio: npt.NDArray[np.float32]) -> tuple[str, float]:
+        """The language spoken in the first 30 s, the likeliest of the deployment's (any when it names none), and
+        its probability (as the detection gave it, over every language the model knows)."""
+        import torch
+        from whisper.audio import N_FRAMES, N_SAMPLES, log_mel_spectrogram, pad_or_trim
+
+        mel = log_mel_spectrogram(audio[:N_SAMPLES], self.model.dims.n_mels, padding=N_SAMPLES)
+        mel = pad_or_trim(mel, N_FRAMES).to(self.model.device).to(torch.float16 if self.fp16 else torch.float32)
+        _, probabilities = self.model.detect_language(mel)
+        detected = max(probabilities, key=probabilities.get)
+        language, probability = likeliest(list(probabilities.items()), self.languages)
+        if language != detected:
+            log.info("detected %s, not expected here: transcribing as %s", detected, language)
+        return language, float(probability)
 
 
 def _segment(raw: RawSegment, word_timestamps: bool) -> Segment:

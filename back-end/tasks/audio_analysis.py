@@ -5,7 +5,7 @@ It fetches the upload from storage, decodes it, transcribes it with the process'
 to the job's event stream in Redis. It ends in one of three ways:
 - it returns the result (already reported as `completed`);
 - it raises `TaskFailure`: `PermanentFailure` (audio that cannot be decoded, a file missing from storage, running
-  past JOB_TIMEOUT: another attempt would fail the same way) or `TransientFailure` (anything else);
+  past JOB_TIMEOUT, no model to be had: another attempt would fail the same way) or `TransientFailure` (anything else);
 - it raises `JobCanceled` (from `tasks.cancellation`): it stopped between two segments and reported nothing, since
   the API has already recorded the cancellation.
 
@@ -35,7 +35,8 @@ from events.progress import ProgressReporter
 from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
 from storage import ObjectNotFound, storage_for_url
-from stt import get_engine
+from stt import ModelUnavailable, get_engine
+from stt.engine import Task
 from tasks.cancellation import JobCanceled, raise_if_canceled
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class TaskArgs:
     """ISO-639-1 code of the spoken language, or None to let the model detect it."""
     prompt: str | None = None
     """Whisper's initial prompt: spelling, style and vocabulary to follow."""
+    task: Task = "transcribe"
+    """`translate`: English, whatever was spoken."""
+    vad: bool = True
+    """Skip silence and noise (Silero VAD) before Whisper sees the audio."""
 
     def as_kwargs(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +169,8 @@ def analyse(
         word_timestamps=args.word_timestamps,
         language=args.language,
         prompt=args.prompt,
+        task=args.task,
+        vad=args.vad,
     )
 
 
@@ -175,4 +182,6 @@ def classify(exc: Exception) -> TaskFailure:
         return PermanentFailure("undecodable_audio", str(exc))
     if isinstance(exc, ObjectNotFound):
         return PermanentFailure("audio_missing", "The uploaded audio is no longer in storage.")
+    if isinstance(exc, ModelUnavailable):  # in the API process: a worker would not have started
+        return PermanentFailure("model_unavailable", str(exc))
     return TransientFailure("processing_failed", f"Transcription failed: {type(exc).__name__}")

@@ -26,7 +26,7 @@ from core.settings import Settings, get_settings
 from queueing.connection import get_worker_redis
 from queueing.metrics import count_in_redis
 from queueing.queues import WORKER_QUEUES, get_queue
-from stt import get_engine
+from stt import ModelUnavailable, get_engine
 from tasks.cancellation import request_stop
 from workers.rq_job import SttJob
 from workers.sweeper import HEARTBEAT_INTERVAL_S, HEARTBEAT_TTL_S, Heartbeat, Sweeper
@@ -96,14 +96,18 @@ def warm_up(settings: Settings) -> None:
 
     from audio.decode import STT_SAMPLE_RATE
 
-    get_engine(settings).transcribe(np.zeros(STT_SAMPLE_RATE, dtype=np.float32))
+    get_engine(settings).transcribe(np.zeros(STT_SAMPLE_RATE, dtype=np.float32), vad=settings.stt_vad)
 
 
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.worker_id)
     os.nice(settings.worker_nice)  # before the model starts its threads: they inherit it
-    warm_up(settings)
+    try:
+        warm_up(settings)
+    except (ModelUnavailable, ValueError) as refusal:  # a setting names no model or language this machine has
+        log.error("worker %s cannot start: %s", settings.worker_id, refusal)
+        return 2
     worker = build_worker(settings)
     count_in_redis(worker.connection, "model_loads")
     log.info("worker %s consuming %s", worker.name, ", ".join(WORKER_QUEUES))

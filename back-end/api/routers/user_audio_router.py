@@ -10,7 +10,9 @@ from api.responses import error_responses
 from core.errors import BadRequest
 from queueing.queues import Priority
 from schemas.job import JobAccepted
+from schemas.stt import LANGUAGE_FIELD
 from services.uploads import accept_upload
+from stt.engine import Task
 
 router = APIRouter(prefix="/api", tags=["audio"])
 
@@ -32,8 +34,14 @@ def create_audio_job(
     file: Annotated[UploadFile | None, File(description="The recording (wav, flac, mp3, ogg, m4a, webm)")] = None,
     priority: Annotated[Priority, Form()] = "normal",
     word_timestamps: Annotated[bool, Form(description="Also time every word")] = False,
-    language: Annotated[str | None, Form(description="ISO-639-1 code of the spoken language; empty = detect")] = None,
+    language: Annotated[str | None, Form(description=LANGUAGE_FIELD, examples=["de"])] = None,
     prompt: Annotated[str | None, Form(description="Whisper's initial prompt: spelling, names, style")] = None,
+    task: Annotated[
+        Task, Form(description="`transcribe` (in the spoken language) or `translate` (into English)")
+    ] = "transcribe",
+    vad: Annotated[
+        bool | None, Form(description="Skip silence and noise first (Silero VAD); empty = the server's STT_VAD")
+    ] = None,
     callback_url: Annotated[
         str | None, Form(description="http(s) URL that gets the status body, signed, when the job completes or fails")
     ] = None,
@@ -56,5 +64,7 @@ def create_audio_job(
         background_tasks.add_task,
         language=language,
         prompt=prompt,
+        task=task,
+        vad=vad,
         callback_url=callback_url,
     )

@@ -25,6 +25,9 @@ ISOLATED_ENV = (
     "STORAGE_BACKEND",
     "S3_BUCKET",
     "JOB_TIMEOUT",
+    "STT_MODEL",
+    "STT_LANGUAGES",
+    "STT_VAD",
 )
 
 
@@ -198,3 +201,14 @@ def test_production_starts_with_strong_secrets(tmp_path: Path) -> None:
     )
 
     assert settings.environment == "production"
+
+
+def test_speech_to_text_defaults_and_stt_languages_as_a_comma_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = make_settings(tmp_path)
+    monkeypatch.setenv("STT_LANGUAGES", " KO, en ,")
+
+    assert (defaults.stt_model, defaults.stt_languages, defaults.stt_vad) == ("base", [], True)
+    assert not defaults.stt_allow_download
+    assert make_settings(tmp_path).stt_languages == ["ko", "en"]

@@ -17,7 +17,7 @@ from stt.ctranslate2_model_file import (
     ModelFileError,
     read_model_file,
 )
-from stt.faster_whisper_engine import bundled_model_path
+from stt.models import tiny_en_directory
 
 DTYPE_CODES = {
     np.dtype("f4"): FLOAT32,
@@ -115,7 +115,7 @@ def test_damaged_files_are_refused_with_the_reason(tmp_path: Path, damage: objec
 
 
 def test_the_bundled_whisper_model_reads_completely() -> None:
-    model = read_model_file(bundled_model_path() / "model.bin")
+    model = read_model_file(tiny_en_directory() / "model.bin")
 
     assert (model.spec, model.revision) == ("WhisperSpec", 3)
     assert len(model.variables) == 148 + 1  # and the output projection, an alias of the token embedding

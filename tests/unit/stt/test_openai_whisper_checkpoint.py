@@ -1,9 +1,13 @@
 """`stt.openai_whisper_checkpoint`: a small synthetic CTranslate2 Whisper converted and loaded by openai-whisper's
-own loader, name by name; and the bundled model's alignment heads against openai-whisper's own table."""
+own loader, name by name; the shipped models (base, tiny.en) converted, with their dimensions, vocabulary, languages
+and alignment heads against openai-whisper's own."""
 
 import base64
 import dataclasses
 import gzip
+import json
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +16,20 @@ import pytest
 import torch
 import whisper
 import whisper.model
+from whisper.tokenizer import get_tokenizer
 
 from stt.ctranslate2_model_file import ModelFile, read_model_file
+from stt.models import BASE, TINY_EN, ModelRef, tiny_en_directory
 from stt.openai_whisper_checkpoint import (
+    CHECKPOINT_DIR,
     ConversionError,
     ModelDimensions,
-    alignment_heads,
-    bundled_checkpoint_path,
+    checkpoint_of,
+    checkpoint_path,
     convert,
-    ensure_bundled_checkpoint,
-    read_bundled_config,
+    ensure_checkpoint,
+    find_model,
+    model_alignment_heads,
     save_checkpoint,
 )
 from tests.unit.stt.test_ctranslate2_model_file import write_model_file
@@ -200,24 +208,48 @@ def test_other_models_and_missing_or_quantized_variables_are_refused(model: Mode
         convert(ModelFile(model.spec, model.revision, quantized))
 
 
-def test_the_bundled_alignment_heads_are_openai_whispers_own_for_tiny_en() -> None:
-    def mask(dump: bytes) -> npt.NDArray[np.bool_]:
-        return np.frombuffer(gzip.decompress(base64.b85decode(dump)), dtype=bool)
+def converted_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelRef, Path]:
+    """Whisper base and its checkpoint, converted once per test session (about 3 s, 145 MB) into a directory every
+    test module that asks shares: a second caller finds it there."""
+    data_dir = tmp_path_factory.getbasetemp() / "openai-whisper-base"
+    model = find_model(BASE, data_dir)
+    return model, checkpoint_of(model, data_dir)
 
-    ours = alignment_heads(read_bundled_config()["alignment_heads"], text_layers=4, text_heads=6)
 
-    assert np.array_equal(mask(ours), mask(whisper._ALIGNMENT_HEADS["tiny.en"]))
+@pytest.fixture(scope="session")
+def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelRef, Path]:
+    return converted_base(tmp_path_factory)
+
+
+def mask(dump: bytes) -> npt.NDArray[np.bool_]:
+    """Alignment heads as `set_alignment_heads` takes them, unpacked: one flag per decoder layer and head."""
+    return np.frombuffer(gzip.decompress(base64.b85decode(dump)), dtype=bool)
+
+
+@pytest.mark.parametrize(("name", "layers", "heads"), [(TINY_EN, 4, 6), (BASE, 6, 8)])
+def test_the_shipped_alignment_heads_are_openai_whispers_own(
+    base: tuple[ModelRef, Path], name: str, layers: int, heads: int
+) -> None:
+    model = base[0] if name == BASE else ModelRef(TINY_EN, str(tiny_en_directory()))
+
+    ours = model_alignment_heads(model, text_layers=layers, text_heads=heads)
+
+    assert ours is not None
+    assert np.array_equal(mask(ours), mask(whisper._ALIGNMENT_HEADS[name]))
     assert mask(ours).sum() == 8
 
 
-def test_the_bundled_model_is_converted_once_into_data_dir(tmp_path: Path) -> None:
-    path = ensure_bundled_checkpoint(tmp_path)
+def test_tiny_en_is_converted_once_into_data_dir(tmp_path: Path) -> None:
+    model = ModelRef(TINY_EN, str(tiny_en_directory()))
+    path = ensure_checkpoint(model, tmp_path)
     written = path.stat().st_mtime_ns
 
-    assert path == bundled_checkpoint_path(tmp_path)
-    assert path.is_relative_to(tmp_path / "models")
-    assert ensure_bundled_checkpoint(tmp_path) == path
+    assert path == checkpoint_path(model, tmp_path)
+    assert path.parent == tmp_path / CHECKPOINT_DIR
+    assert path.name.startswith("tiny.en-")
+    assert ensure_checkpoint(model, tmp_path) == path
     assert path.stat().st_mtime_ns == written  # not converted again
+    assert sorted(p.name for p in path.parent.iterdir()) == [".lock", path.name]  # no draft left
     checkpoint = torch.load(path, weights_only=True)
     assert checkpoint["dims"] == {
         "n_mels": 80,
@@ -231,3 +263,63 @@ def test_the_bundled_model_is_converted_once_into_data_dir(tmp_path: Path) -> No
         "n_text_head": 6,
         "n_text_layer": 4,
     }
+
+
+def test_base_converts_to_a_multilingual_checkpoint_with_base_s_vocabulary_and_languages(
+    base: tuple[ModelRef, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    model, path = base
+    config = json.loads((Path(model.source) / "config.json").read_text())
+    vocabulary = json.loads((Path(model.source) / "tokenizer.json").read_text())
+    added = {token["content"]: token["id"] for token in vocabulary["added_tokens"]}
+
+    checkpoint = torch.load(path, weights_only=True)
+    loaded = whisper.load_model(str(path), device="cpu")
+    with warnings.catch_warnings():  # its tokenizer leaves its vocabulary file to the garbage collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        tokenizer = get_tokenizer(loaded.is_multilingual, num_languages=loaded.num_languages)
+
+    assert path.parent == tmp_path_factory.getbasetemp() / "openai-whisper-base" / CHECKPOINT_DIR
+    assert path.name.startswith("base-")
+    assert 140e6 < path.stat().st_size < 150e6
+    assert checkpoint["dims"] == {
+        "n_mels": 80,
+        "n_audio_ctx": 1500,
+        "n_audio_state": 512,
+        "n_audio_head": 8,
+        "n_audio_layer": 6,
+        "n_vocab": 51865,
+        "n_text_ctx": 448,
+        "n_text_state": 512,
+        "n_text_head": 8,
+        "n_text_layer": 6,
+    }
+    assert loaded.is_multilingual
+    assert loaded.num_languages == len(config["lang_ids"]) == 99
+    assert sorted(tokenizer.all_language_tokens) == config["lang_ids"]  # openai-whisper's ids are base's
+    assert {code: added[f"<|{code}|>"] for code in ("en", "de", "ko")} == {
+        code: tokenizer.to_language_token(code) for code in ("en", "de", "ko")
+    }
+    assert (added["<|startoftranscript|>"], added["<|translate|>"], added["<|notimestamps|>"]) == (
+        tokenizer.sot,
+        tokenizer.translate,
+        tokenizer.no_timestamps,
+    )
+    embedding = read_model_file(Path(model.source) / "model.bin").variables["decoder/embeddings/weight"]
+    assert torch.equal(loaded.decoder.token_embedding.weight, torch.from_numpy(embedding.astype(np.float32)))
+
+
+def test_another_model_or_another_copy_of_it_converts_again(tmp_path: Path) -> None:
+    """The name depends on the model and on its model.bin (where, how large, when written), not on the name alone."""
+    first, second = tmp_path / "a" / "mine", tmp_path / "b" / "mine"
+    for directory in (first, second):
+        directory.mkdir(parents=True)
+        write_model_file(directory / "model.bin", ct2_whisper(np.random.default_rng(1)))
+    one, other = ModelRef("mine", str(first)), ModelRef("mine", str(second))
+    path = ensure_checkpoint(one, tmp_path)
+
+    assert checkpoint_path(other, tmp_path) != path
+    assert ensure_checkpoint(ModelRef("theirs", str(first)), tmp_path).name.startswith("theirs-")
+    os.utime(first / "model.bin", ns=(1, 1))  # installed again, by another package version
+    assert ensure_checkpoint(one, tmp_path) != path
+    assert len(list((tmp_path / CHECKPOINT_DIR).glob("*.pt"))) == 3
