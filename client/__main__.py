@@ -32,6 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--priority", choices=["normal", "high"], default="normal")
     transcribe.add_argument("--format", choices=["txt", "srt", "vtt", "json"], default="txt", dest="fmt")
     transcribe.add_argument("--word-timestamps", action="store_true", help="ask for word-level timestamps")
+    transcribe.add_argument(
+        "--language", metavar="CODE", help="the spoken language (ISO-639-1: en, de, ko, ...); default: detect it"
+    )
+    transcribe.add_argument(
+        "--task",
+        choices=["transcribe", "translate"],
+        default="transcribe",
+        help="translate: English text, whatever is spoken (needs a multilingual model on the server)",
+    )
+    transcribe.add_argument(
+        "--no-vad",
+        action="store_false",
+        dest="vad",
+        default=None,
+        help="keep silence and noise (default: the server's STT_VAD, which skips them unless set to false)",
+    )
     transcribe.add_argument("--url", default=os.environ.get("TRANSCRIBE_URL") or DEFAULT_URL)
     transcribe.add_argument("--token", default=os.environ.get("TRANSCRIBE_TOKEN"), help="default: $TRANSCRIBE_TOKEN")
     return parser
@@ -57,7 +73,14 @@ def transcribe_one(api: TranscribeAPI, bars: FileBars, outcome: Outcome, args: a
 
     try:
         bars.step(task, "uploading")
-        accepted = api.upload(outcome.path, args.priority, args.word_timestamps)
+        accepted = api.upload(
+            outcome.path,
+            args.priority,
+            args.word_timestamps,
+            language=args.language,
+            task=args.task,
+            vad=args.vad,
+        )
         on_event("status", accepted)
         final = api.follow(str(accepted["job_id"]), record)
         if events[-1] == "completed":

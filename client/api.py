@@ -36,6 +36,10 @@ def error_of(response: httpx.Response) -> ClientError:
         return ClientError(f"http_{response.status_code}", text, response.status_code)
 
 
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _event_data(raw: str) -> JSON:
     try:
         data = json.loads(raw)
@@ -76,13 +80,28 @@ class TranscribeAPI:
     def close(self) -> None:
         self._http.close()
 
-    def upload(self, path: Path, priority: str = "normal", word_timestamps: bool = False) -> JSON:
-        """`POST /api/audio`: the 202 body `{job_id, status, queue, position, estimated_wait_s}`."""
+    def upload(
+        self,
+        path: Path,
+        priority: str = "normal",
+        word_timestamps: bool = False,
+        *,
+        language: str | None = None,
+        task: str = "transcribe",
+        vad: bool | None = None,
+    ) -> JSON:
+        """`POST /api/audio`: the 202 body `{job_id, status, queue, position, estimated_wait_s}`.
+
+        `language` None lets the server detect it; `task="translate"` asks for English; `vad` None leaves skipping
+        silence to the server's default (STT_VAD)."""
+        form = {"priority": priority, "word_timestamps": _flag(word_timestamps), "task": task}
+        if language:
+            form["language"] = language
+        if vad is not None:
+            form["vad"] = _flag(vad)
         with path.open("rb") as audio:
             response = self._http.post(
-                "/api/audio",
-                files={"file": (path.name, audio, "application/octet-stream")},
-                data={"priority": priority, "word_timestamps": "true" if word_timestamps else "false"},
+                "/api/audio", files={"file": (path.name, audio, "application/octet-stream")}, data=form
             )
         if response.status_code >= 400:
             raise error_of(response)

@@ -25,7 +25,7 @@ OPENAI_PREFIX = "/v1/"
 OPENAI_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 """OpenAI's error `type` by status; any other 4xx is `invalid_request_error`, a 5xx `server_error`."""
 
-UPLOAD_PATHS = frozenset({"/api/audio", "/v1/audio/transcriptions"})
+UPLOAD_PATHS = frozenset({"/api/audio", "/v1/audio/transcriptions", "/v1/audio/translations"})
 """Refusals on these count in transcribe_uploads_refused_total."""
 
 

@@ -1,4 +1,5 @@
-"""Bodies of `POST /v1/audio/transcriptions`, in the shapes of OpenAI's audio API."""
+"""Bodies of the OpenAI-compatible routes under /v1 (audio transcriptions and translations, models), in OpenAI's
+shapes."""
 
 from typing import Literal
 
@@ -52,9 +53,11 @@ class TranscriptionWord(BaseModel):
 class VerboseTranscription(BaseModel):
     """`response_format=verbose_json`: segments unless only words were asked for, words when they were."""
 
-    task: Literal["transcribe"] = "transcribe"
+    task: Literal["transcribe", "translate"] = "transcribe"
+    """`translate` from /v1/audio/translations: `text` is English."""
     language: str
-    """The language's English name, lower-case (`english`), as OpenAI reports it."""
+    """The spoken language's English name, lower-case (`german`), as OpenAI reports it: the source's when
+    translated."""
     duration: float
     text: str
     segments: list[TranscriptionSegment] | None = None
@@ -71,6 +74,23 @@ class TranscriptionPending(BaseModel):
     status_url: str
     transcript_url: str
     message: str
+
+
+class OpenAiModel(BaseModel):
+    """One entry of `GET /v1/models`."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    """Unix time: Whisper's release (2022-09-21), for every model served here."""
+    owned_by: str
+
+
+class OpenAiModelList(BaseModel):
+    """`GET /v1/models`: the served model (STT_MODEL's name) and `whisper-1`, which runs it."""
+
+    object: Literal["list"] = "list"
+    data: list[OpenAiModel]
 
 
 class OpenAiErrorDetail(BaseModel):

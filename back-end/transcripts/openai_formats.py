@@ -73,6 +73,7 @@ def verbose_transcription(result: AnalysisResult, granularities: frozenset[Granu
         if w.word.strip()
     ]
     return VerboseTranscription(
+        task=result.engine.task if result.engine else "transcribe",
         language=language_name(result.language),
         duration=result.duration,
         text=result.text,

@@ -1,8 +1,11 @@
 "use strict";
 
-// The upload page: token, uploads, live job rows over Server-Sent Events. No dependencies.
+// The upload page: token, the server's speech-to-text options, uploads, live job rows over Server-Sent Events.
+// No dependencies.
 
 const TOKEN_KEY = "access_token";
+
+let sttOptions = null; // GET /api/stt once a token is set: {model, english_only, languages, translation, vad}
 
 window.progressLatencies = []; // seconds from the worker emitting a progress event to this page receiving it
 
@@ -17,6 +20,7 @@ function applyToken(token) {
   // EventSource and download links cannot send headers: they authenticate with this cookie.
   document.cookie = `access_token=${encodeURIComponent(token)}; path=/; SameSite=Strict`;
   document.getElementById("token-state").textContent = "token set";
+  loadSttOptions();
 }
 
 function setUpToken() {
@@ -64,6 +68,65 @@ function queuedText(body) {
   return parts.length ? `queued (${parts.join(", ")})` : "queued";
 }
 
+function capitalised(text) {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+}
+
+// ---- the server's speech-to-text options -----------------------------------------------------------------
+
+function languageName(code) {
+  const known = sttOptions && sttOptions.languages.find((language) => language.code === code);
+  return known ? capitalised(known.name) : code;
+}
+
+async function loadSttOptions() {
+  const state = document.getElementById("stt-state");
+  let response;
+  try {
+    response = await fetch("/api/stt", { headers: authHeaders() });
+  } catch (_) {
+    state.textContent = "Could not reach the server for its languages.";
+    return;
+  }
+  if (!response.ok) {
+    state.textContent = await errorMessage(response);
+    return;
+  }
+  showSttOptions(await response.json());
+}
+
+function showSttOptions(options) {
+  sttOptions = options;
+  const select = document.getElementById("language");
+  const chosen = select.value;
+  const choices = options.languages.map((language) =>
+    el("option", { value: language.code }, capitalised(language.name)),
+  );
+  select.replaceChildren(el("option", { value: "" }, "Detect automatically"), ...choices);
+  select.value = options.languages.some((language) => language.code === chosen) ? chosen : "";
+
+  const translate = document.getElementById("translate");
+  document.getElementById("translate-option").hidden = !options.translation;
+  translate.disabled = !options.translation;
+  if (!options.translation) translate.checked = false;
+  document.getElementById("vad").checked = options.vad;
+
+  const kind = options.english_only ? "English only" : "multilingual";
+  document.getElementById("stt-state").textContent = `Model: ${options.model} (${kind})`;
+}
+
+function uploadChoices() {
+  const translate = document.getElementById("translate");
+  return {
+    priority: document.getElementById("priority").value,
+    wordTimestamps: document.getElementById("word-timestamps").checked,
+    language: document.getElementById("language").value,
+    task: translate.checked && !translate.disabled ? "translate" : "transcribe",
+    // Until the server's options are known, its STT_VAD decides: the box may not show it yet.
+    vad: sttOptions ? document.getElementById("vad").checked : null,
+  };
+}
+
 // ---- one job row -----------------------------------------------------------------------------------------
 
 class JobRow {
@@ -86,10 +149,11 @@ class JobRow {
     this.bar = el("progress", { max: "100", value: "0", "data-testid": "job-progress" });
     this.bar.setAttribute("aria-label", `Progress of ${file.name}`);
     this.status = el("p", { class: "job-status", "data-testid": "job-status", "aria-live": "polite" }, "uploading…");
+    this.meta = el("p", { class: "job-meta", hidden: "" });
     this.transcript = el("p", { class: "job-transcript", "data-testid": "job-transcript", hidden: "" });
     this.downloads = el("p", { class: "job-downloads", hidden: "" });
 
-    this.row.append(head, this.bar, this.status, this.transcript, this.downloads);
+    this.row.append(head, this.bar, this.status, this.meta, this.transcript, this.downloads);
   }
 
   setState(state, text) {
@@ -108,15 +172,19 @@ class JobRow {
     this.setState("error", message);
   }
 
-  async start(priority, wordTimestamps) {
+  async start(choices) {
     if (!currentToken()) {
       this.fail("Set an access token first.");
       return;
     }
+    this.choices = choices;
     const form = new FormData();
     form.append("file", this.file);
-    form.append("priority", priority);
-    form.append("word_timestamps", wordTimestamps ? "true" : "false");
+    form.append("priority", choices.priority);
+    form.append("word_timestamps", choices.wordTimestamps ? "true" : "false");
+    form.append("task", choices.task);
+    if (choices.language) form.append("language", choices.language);
+    if (choices.vad !== null) form.append("vad", choices.vad ? "true" : "false");
     let response;
     try {
       response = await fetch("/api/audio", {
@@ -204,6 +272,7 @@ class JobRow {
     this.setProgress(100);
     this.setState("completed", "completed");
     const text = body.result && body.result.text ? body.result.text.trim() : "";
+    if (body.result) this.showMeta(body.result);
     this.transcript.textContent = text || "(no speech found)";
     this.transcript.hidden = false;
     this.downloads.replaceChildren(el("span", {}, "Download: "));
@@ -216,6 +285,24 @@ class JobRow {
       this.downloads.append(link, " ");
     }
     this.downloads.hidden = false;
+  }
+
+  showMeta(result) {
+    // The language: detected (with how sure), as given with the upload, or the only one an English-only model knows.
+    const name = languageName(result.language);
+    let language;
+    if (typeof result.language_probability === "number") {
+      language = `${name} (detected, ${Math.round(result.language_probability * 100)}%)`;
+    } else if (this.choices.language) {
+      language = `${name} (as given)`;
+    } else {
+      language = `${name} (the model's only language)`;
+    }
+    if (result.engine && result.engine.task === "translate") language += ", translated to English";
+    const parts = [el("span", { "data-testid": "job-language" }, `Language: ${language}`)];
+    if (result.model) parts.push(" · ", el("span", { "data-testid": "job-model" }, `Model: ${result.model}`));
+    this.meta.replaceChildren(...parts);
+    this.meta.hidden = false;
   }
 
   showFailed(body) {
@@ -263,13 +350,12 @@ class JobRow {
 // ---- files -----------------------------------------------------------------------------------------------
 
 function uploadFiles(files) {
-  const priority = document.getElementById("priority").value;
-  const wordTimestamps = document.getElementById("word-timestamps").checked;
+  const choices = uploadChoices();
   const list = document.getElementById("jobs");
   for (const file of files) {
     const job = new JobRow(file);
     list.append(job.row);
-    job.start(priority, wordTimestamps);
+    job.start(choices);
   }
 }
 

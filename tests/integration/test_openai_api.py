@@ -1,8 +1,10 @@
-"""`POST /v1/audio/transcriptions` through the official `openai` package, on real processes: every response format,
-word and segment timestamps, a prompt that changes what the model writes, both dispatch modes, the wait limit, and
-refusals raised as the `openai` exception classes with our messages."""
+"""The OpenAI-compatible routes through the official `openai` package, on real processes. Transcriptions: every
+response format, word and segment timestamps, a prompt that changes what the model writes, both dispatch modes,
+the wait limit, and refusals raised as the `openai` exception classes with our messages (these on tiny.en, whose
+behaviour they pin down). Translations of German speech into English, and the model list, on the default base."""
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from openai import OpenAI
 
 from core.security import create_token
-from tests.conftest import SAMPLES, reference_text, word_error_rate
+from tests.conftest import SAMPLES, clip, reference_text, word_error_rate
 from tests.integration.conftest import ApiClient, Stack
 
 HELLO = SAMPLES / "hello.wav"
@@ -25,6 +27,16 @@ SPELLING_PROMPT = "Helo evryone, thank yu for joyning the meating."
 
 
 Connect = Callable[..., OpenAI]
+
+TRANSLATIONS_DEPRECATED = pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning:tests.integration")
+"""The openai package marks `audio.translations.create` deprecated (OpenAI's own endpoint is to shut down in 2027);
+what this server answers there does not change with that."""
+
+
+@pytest.fixture
+def tiny_en(stack: Stack) -> None:
+    """The stack's API and workers run tiny.en (English only) instead of the default, multilingual base."""
+    stack.env["STT_MODEL"] = "tiny.en"
 
 
 @pytest.fixture
@@ -51,6 +63,7 @@ def assert_words_of(text: str, sample: Path = HELLO) -> None:
     assert wer <= MAX_WER, f"WER {wer:.2f} for {text!r}"
 
 
+@pytest.mark.usefixtures("tiny_en")
 def test_rq_mode_answers_in_every_format(stack: Stack, client_for: Connect) -> None:
     api = stack.api()
     stack.workers(1)
@@ -89,6 +102,7 @@ def test_rq_mode_answers_in_every_format(stack: Stack, client_for: Connect) -> N
     assert all(a.start <= b.start for a, b in zip(words.words, words.words[1:], strict=False))
 
 
+@pytest.mark.usefixtures("tiny_en")
 def test_prompt_and_language_reach_the_engine(stack: Stack, client_for: Connect) -> None:
     api = stack.api()
     stack.workers(1)
@@ -101,6 +115,7 @@ def test_prompt_and_language_reach_the_engine(stack: Stack, client_for: Connect)
     assert prompted.startswith("Helo evryone"), prompted
 
 
+@pytest.mark.usefixtures("tiny_en")
 def test_background_mode_runs_it_in_the_api_without_workers(stack: Stack, client_for: Connect) -> None:
     api = stack.api(USE_RQ_QUEUE="false")
     raw = client_for(api).audio.transcriptions.with_raw_response.create(
@@ -182,6 +197,8 @@ def _log_messages(log: Path, containing: str) -> list[str]:
     return [line["message"] for line in lines if containing in line.get("message", "")]
 
 
+@TRANSLATIONS_DEPRECATED
+@pytest.mark.usefixtures("tiny_en")
 def test_refusals_are_openai_errors_with_our_messages(stack: Stack, client_for: Connect) -> None:
     api = stack.api()
     client = client_for(api)
@@ -201,6 +218,8 @@ def test_refusals_are_openai_errors_with_our_messages(stack: Stack, client_for: 
         create(model="whisper-1", file=audio(), extra_headers={"Authorization": openai.Omit()})
     with pytest.raises(openai.APIStatusError) as not_audio:
         create(model="whisper-1", file=("notes.wav", b"just some text, renamed to .wav\n" * 20))
+    with pytest.raises(openai.BadRequestError) as translation:
+        client.audio.translations.create(model="whisper-1", file=audio())
 
     assert bad_format.value.param == "response_format"
     assert "response_format" in bad_format.value.message
@@ -214,3 +233,37 @@ def test_refusals_are_openai_errors_with_our_messages(stack: Stack, client_for: 
     assert not_audio.value.status_code == 415
     assert not_audio.value.code == "unsupported_media_type"
     assert not_audio.value.type == "invalid_request_error"
+    assert (translation.value.code, translation.value.param) == ("unsupported_task", "task")
+    assert "English-only and cannot translate" in translation.value.message
+
+
+ENGLISH_WORDS = {"good", "morning", "welcome", "today", "new", "summer", "please", "questions", "office"}
+
+
+@TRANSLATIONS_DEPRECATED
+def test_german_speech_is_translated_into_english_and_the_models_are_listed(stack: Stack, client_for: Connect) -> None:
+    german = clip("german")
+    api = stack.api()
+    stack.workers(1)
+    client = client_for(api)
+
+    translation = client.audio.translations.create(model="whisper-1", file=audio(german))
+    verbose = client.audio.translations.create(model="base", file=audio(german), response_format="verbose_json")
+    models = client.models.list()
+    served = client.models.retrieve("base")
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.models.retrieve("gpt-4o-transcribe")
+
+    english = set(re.findall(r"[a-z]+", translation.text.lower()))
+    assert len(english & ENGLISH_WORDS) >= 4, translation.text
+    assert word_error_rate(reference_text(german), translation.text) > 0.8  # not the German words
+    assert verbose.text == translation.text
+    assert verbose.language == "german"  # the detected source language, by name
+    assert verbose.model_extra is not None
+    assert verbose.model_extra["task"] == "translate"
+    assert verbose.duration > 8
+    assert verbose.segments
+    assert [m.id for m in models] == ["base", "whisper-1"]
+    assert all((m.object, m.owned_by) == ("model", "system") for m in models)
+    assert served.id == "base"
+    assert unknown.value.code == "model_not_found"

@@ -1,8 +1,10 @@
 """The upload page in headless Chromium against the real stack, in both dispatch modes: three files at once, live
-progress over Server-Sent Events, transcripts and downloads; and an upload the API refuses."""
+progress over Server-Sent Events, transcripts and downloads; the language choice, translation and skipping
+silence, with the detected language shown; what an English-only model offers; and an upload the API refuses."""
 
 import json
 import re
+import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from core.security import create_token
-from tests.conftest import SAMPLES, reference_text, word_error_rate
+from tests.conftest import SAMPLES, clip, reference_text, word_error_rate
 from tests.integration.conftest import OUTPUT, ApiClient, Stack
 
 MAX_WER = 0.3
@@ -140,6 +142,91 @@ def test_three_uploads_show_live_progress_transcripts_and_downloads(
         print(f"upload page ({mode}): {measured}")
         assert not session.errors, session.errors
         assert not session.foreign, f"the page loaded something from elsewhere: {session.foreign}"
+
+
+def test_the_language_choice_translation_and_the_detected_language(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    api = stack.api(USE_RQ_QUEUE="false", STT_LANGUAGES="ko,en,de")
+    german = clip("german")
+    uploads = {name: shutil.copyfile(german, tmp_path / f"{name}.flac") for name in ("detected", "given", "translated")}
+    OUTPUT.mkdir(exist_ok=True)
+    screenshot = OUTPUT / "upload-page-languages.png"
+    screenshot.unlink(missing_ok=True)
+
+    with upload_page(browser, api) as session:
+        page = session.page
+        expect(page.locator("#stt-state")).to_have_text("Model: base (multilingual)")
+        expect(page.locator("#language option")).to_have_text(["Detect automatically", "Korean", "English", "German"])
+        expect(page.locator("#language")).to_have_value("")
+        expect(page.locator("#translate")).to_be_visible()
+        expect(page.locator("#translate")).not_to_be_checked()
+        expect(page.locator("#vad")).to_be_checked()  # STT_VAD's default
+
+        page.set_input_files("#files", uploads["detected"])
+        page.select_option("#language", label="German")
+        page.uncheck("#vad")
+        page.set_input_files("#files", uploads["given"])
+        page.select_option("#language", label="Detect automatically")
+        page.check("#vad")
+        page.check("#translate")
+        page.set_input_files("#files", uploads["translated"])
+        try:
+            page.wait_for_function(ROWS_FINISHED, arg=len(uploads), timeout=PAGE_DEADLINE_MS)
+        finally:
+            page.screenshot(path=screenshot, full_page=True)
+
+        rows = {name: row_named(page, path.name) for name, path in uploads.items()}
+        for name, row in rows.items():
+            assert row.get_attribute("data-state") == "completed", (
+                f"{name}: {row.get_by_test_id('job-status').text_content()}"
+            )
+            expect(row.get_by_test_id("job-model")).to_have_text("Model: base")
+        detected = rows["detected"].get_by_test_id("job-language").text_content() or ""
+        sure = re.fullmatch(r"Language: German \(detected, (\d+)%\)", detected)
+        assert sure, detected
+        assert 50 <= int(sure[1]) <= 100
+        expect(rows["given"].get_by_test_id("job-language")).to_have_text("Language: German (as given)")
+        expect(rows["translated"].get_by_test_id("job-language")).to_have_text(
+            re.compile(r"^Language: German \(detected, \d+%\), translated to English$")
+        )
+        for name in ("detected", "given"):
+            transcript = rows[name].get_by_test_id("job-transcript").text_content() or ""
+            assert word_error_rate(reference_text(german), transcript) <= MAX_WER, f"{name}: {transcript!r}"
+        english = (rows["translated"].get_by_test_id("job-transcript").text_content() or "").lower()
+        assert "good morning" in english, english
+        assert "guten" not in english, english
+
+        engines = {
+            name: api.job(str(row.get_attribute("data-job-id")))["result"]["engine"] for name, row in rows.items()
+        }
+        assert {name: (e["task"], e["vad"]) for name, e in engines.items()} == {
+            "detected": ("transcribe", True),
+            "given": ("transcribe", False),
+            "translated": ("translate", True),
+        }
+        assert not session.errors, session.errors
+        assert not session.foreign, session.foreign
+
+
+def test_an_english_only_model_offers_english_and_no_translation(stack: Stack, browser: Browser) -> None:
+    api = stack.api(USE_RQ_QUEUE="false", STT_MODEL="tiny.en", STT_VAD="false")
+
+    with upload_page(browser, api) as session:
+        page = session.page
+        expect(page.locator("#stt-state")).to_have_text("Model: tiny.en (English only)")
+        expect(page.locator("#language option")).to_have_text(["Detect automatically", "English"])
+        expect(page.locator("#translate-option")).to_be_hidden()
+        expect(page.locator("#vad")).not_to_be_checked()  # STT_VAD=false
+
+        page.set_input_files("#files", SAMPLES / "hello.wav")
+        row = page.get_by_test_id("job-row")
+        expect(row).to_have_attribute("data-state", "completed", timeout=PAGE_DEADLINE_MS)
+        expect(row.get_by_test_id("job-language")).to_have_text("Language: English (the model's only language)")
+        expect(row.get_by_test_id("job-model")).to_have_text("Model: tiny.en")
+        assert api.job(str(row.get_attribute("data-job-id")))["result"]["engine"]["vad"] is False
+        assert not session.errors, session.errors
+        assert not session.foreign, session.foreign
 
 
 def test_a_text_file_named_wav_shows_the_api_message_and_no_progress(

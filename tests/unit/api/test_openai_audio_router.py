@@ -1,6 +1,7 @@
-"""`POST /v1/audio/transcriptions` in process (TestClient, fakeredis as the queue): what it refuses, in OpenAI's
-error shape, leaving nothing behind; language and prompt on the row and in the task's arguments; 202 at the wait
-limit. (The transcripts themselves come from real workers in tests/integration/test_openai_api.py.)"""
+"""`POST /v1/audio/transcriptions` and `/v1/audio/translations` in process (TestClient, fakeredis as the queue):
+what they refuse, in OpenAI's error shape, leaving nothing behind; language, prompt and task on the row and in the
+task's arguments; 202 at the wait limit; a translation's verbose_json; `GET /v1/models`. (The transcripts
+themselves come from real workers in tests/integration/test_openai_api.py.)"""
 
 import asyncio
 import threading
@@ -38,14 +39,31 @@ def client(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClien
         yield test_client
 
 
-def transcribe(client: TestClient, data: bytes = WAV, headers: dict[str, str] | None = None, **form: Any) -> Any:
+@pytest.fixture
+def english_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server runs tiny.en (English only) instead of the default, multilingual base."""
+    monkeypatch.setenv("STT_MODEL", "tiny.en")
+    get_settings.cache_clear()
+
+
+def transcribe(
+    client: TestClient,
+    data: bytes = WAV,
+    headers: dict[str, str] | None = None,
+    route: str = "transcriptions",
+    **form: Any,
+) -> Any:
     fields = {"model": "whisper-1", **form}
     return client.post(
-        "/v1/audio/transcriptions",
+        f"/v1/audio/{route}",
         headers=bearer("alice") if headers is None else headers,
         files={"file": ("clip.wav", data, "audio/wav")},
         data=fields,
     )
+
+
+def translate(client: TestClient, **form: Any) -> Any:
+    return transcribe(client, route="translations", **form)
 
 
 @pytest.mark.parametrize(
@@ -56,10 +74,13 @@ def transcribe(client: TestClient, data: bytes = WAV, headers: dict[str, str] | 
         ({"temperature": "1.5"}, "temperature", "invalid_request"),
         ({"timestamp_granularities[]": "word"}, "timestamp_granularities", "invalid_request"),
         ({"timestamp_granularities[]": "sentence", "response_format": "verbose_json"}, None, "invalid_request"),
-        ({"language": "de"}, "language", "unsupported_language"),
+        ({"language": "de", "STT_MODEL": "tiny.en"}, "language", "unsupported_language"),
         ({"language": "xx"}, "language", "invalid_language"),
         ({"prompt": "p" * 5000}, "prompt", "prompt_too_long"),
         ({"stream": "true"}, "stream", "stream_unsupported"),
+        ({"route": "translations", "STT_MODEL": "tiny.en"}, "task", "unsupported_task"),
+        ({"route": "translations", "model": "whisper-2"}, "model", "model_not_found"),
+        ({"route": "translations", "response_format": "docx"}, "response_format", "invalid_request"),
     ],
     ids=[
         "format",
@@ -71,11 +92,24 @@ def transcribe(client: TestClient, data: bytes = WAV, headers: dict[str, str] | 
         "language",
         "prompt",
         "stream",
+        "translate-on-en",
+        "translate-model",
+        "translate-format",
     ],
 )
 def test_invalid_fields_are_openai_400s_and_leave_nothing(
-    client: TestClient, app_env: Path, form: dict[str, str], param: str | None, code: str
+    client: TestClient,
+    app_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    form: dict[str, str],
+    param: str | None,
+    code: str,
 ) -> None:
+    form = dict(form)
+    if model := form.pop("STT_MODEL", None):  # the server's model, not a form field
+        monkeypatch.setenv("STT_MODEL", model)
+        get_settings.cache_clear()
+
     response = transcribe(client, **form)
 
     assert response.status_code == 400, response.text
@@ -113,7 +147,7 @@ def test_missing_auth_non_audio_and_missing_file(client: TestClient, app_env: Pa
     assert stored_files(app_env) == []
 
 
-def test_api_routes_keep_their_own_error_shape(client: TestClient) -> None:
+def test_api_routes_keep_their_own_error_shape(client: TestClient, english_only: None) -> None:
     response = client.post(
         "/api/audio", headers=bearer("alice"), files={"file": ("a.wav", WAV)}, data={"language": "de"}
     )
@@ -149,7 +183,7 @@ def test_past_the_wait_limit_it_is_202_with_the_job_and_language_and_prompt_go_w
     assert body["status"] == "queued"
     assert response.headers["Location"] == body["status_url"] == f"/api/jobs/{job_id}"
     assert body["transcript_url"] == f"/api/jobs/{job_id}/transcript"
-    assert response.headers["X-Model"] == "tiny.en"
+    assert response.headers["X-Model"] == "base"
     assert client.get(body["status_url"], headers=bearer("alice")).json()["status"] == "queued"
     rq_job = Queue("audio_analysis", connection=fake_redis).fetch_job(job_id)
     assert rq_job is not None
@@ -210,3 +244,86 @@ def test_without_redis_the_wait_reads_the_row_until_the_job_ends(client: TestCli
     assert 0.5 <= time.monotonic() - started < 2
     assert asyncio.run(wait_until_ended("no-such-job", settings, timeout_s=0)) is True
     assert asyncio.run(wait_until_ended(transcribe(client).json()["job_id"], settings, timeout_s=0.3)) is False
+
+
+def test_a_translation_is_a_job_with_the_translate_task_and_a_detected_language(
+    client: TestClient, fake_redis: fakeredis.FakeRedis
+) -> None:
+    response = translate(client, prompt="Kenobi", language="de")  # translations take no language: it is ignored
+
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    assert response.headers["X-Model"] == "base"
+    rq_job = Queue("audio_analysis", connection=fake_redis).fetch_job(job_id)
+    assert rq_job is not None
+    assert (rq_job.kwargs["task"], rq_job.kwargs["language"], rq_job.kwargs["prompt"]) == ("translate", None, "Kenobi")
+    assert rq_job.kwargs["vad"] is True  # STT_VAD's default
+    with open_session(get_settings().sqlalchemy_url) as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None
+        assert (job.task, job.language, job.vad) == ("translate", None, True)
+
+
+GERMAN_TRANSLATED = {
+    "text": "Good morning.",
+    "language": "de",
+    "language_probability": 0.97,
+    "duration": 2.5,
+    "segments": [{"start": 0.0, "end": 2.5, "text": "Good morning."}],
+    "model": "base",
+    "engine": {"name": "faster-whisper", "compute_type": "int8", "beam_size": 1, "vad": True, "task": "translate"},
+}
+
+
+def test_a_finished_translation_answers_verbose_json_with_the_task_and_the_source_language(
+    client: TestClient,
+) -> None:
+    key = {"Idempotency-Key": "translate-once"}
+    job_id = translate(client, headers={**bearer("alice"), **key}).json()["job_id"]
+    with open_session(get_settings().sqlalchemy_url) as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None
+        job.status, job.result = JobStatus.COMPLETED, GERMAN_TRANSLATED
+        session.commit()
+
+    verbose = translate(client, headers={**bearer("alice"), **key}, response_format="verbose_json")
+    plain = translate(client, headers={**bearer("alice"), **key}, response_format="text")
+
+    assert verbose.status_code == 200, verbose.text
+    body = verbose.json()
+    assert (body["task"], body["language"], body["text"]) == ("translate", "german", "Good morning.")
+    assert body["segments"][0]["text"] == "Good morning."
+    assert verbose.headers["X-Job-Id"] == job_id
+    assert plain.text == "Good morning.\n"
+
+
+def test_models_lists_the_served_model_and_whisper_1(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = client.get("/v1/models", headers=bearer("alice"))
+    one = client.get("/v1/models/base", headers=bearer("alice"))
+    alias = client.get("/v1/models/whisper-1", headers=bearer("alice"))
+    unknown = client.get("/v1/models/gpt-4o-transcribe", headers=bearer("alice"))
+    anonymous = client.get("/v1/models")
+    monkeypatch.setenv("STT_MODEL", "/models/whisper-small-ct2")
+    get_settings.cache_clear()
+    from_a_directory = client.get("/v1/models", headers=bearer("alice"))
+
+    assert listed.status_code == 200
+    assert listed.json() == {
+        "object": "list",
+        "data": [
+            {"id": "base", "object": "model", "created": 1663718400, "owned_by": "system"},
+            {"id": "whisper-1", "object": "model", "created": 1663718400, "owned_by": "system"},
+        ],
+    }
+    assert one.json() == listed.json()["data"][0]
+    assert alias.json() == listed.json()["data"][1]
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == {
+        "message": "The model 'gpt-4o-transcribe' does not exist here.",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["type"] == "authentication_error"
+    assert [m["id"] for m in from_a_directory.json()["data"]] == ["whisper-small-ct2", "whisper-1"]

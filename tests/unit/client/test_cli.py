@@ -1,6 +1,7 @@
 """The command-line client against `httpx.MockTransport`: uploads, the event stream and its resumption, `main`."""
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,48 @@ def test_upload_sends_the_file_form_fields_and_token(audio: Path) -> None:
     assert b"RIFF....WAVEfmt " in body
     assert b'name="priority"\r\n\r\nhigh' in body
     assert b'name="word_timestamps"\r\n\r\ntrue' in body
+
+
+def form_fields(request: httpx.Request) -> dict[str, str]:
+    """The multipart form's text fields (not the file)."""
+    fields = re.findall(rb'name="([^"]+)"\r\n\r\n([^\r]*)\r\n', request.read())
+    return {name.decode(): value.decode() for name, value in fields}
+
+
+@pytest.mark.parametrize(
+    ("options", "sent"),
+    [
+        ([], {"task": "transcribe"}),
+        (["--language", "de"], {"task": "transcribe", "language": "de"}),
+        (["--task", "translate", "--no-vad"], {"task": "translate", "vad": "false"}),
+    ],
+    ids=["defaults", "language", "translate-no-vad"],
+)
+def test_language_task_and_vad_options_reach_the_upload_form(
+    audio: Path, options: list[str], sent: dict[str, str]
+) -> None:
+    uploads: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/audio":
+            uploads.append(request)
+        return fake_server()(request)
+
+    code = main(
+        ["transcribe", str(audio), "--format", "srt", "--token", "tok", *options],
+        transport=httpx.MockTransport(handler),
+    )
+
+    assert code == 0
+    assert form_fields(uploads[0]) == {"priority": "normal", "word_timestamps": "false", **sent}
+
+
+def test_an_unknown_task_is_a_usage_error(audio: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transcribe", str(audio), "--task", "summarise", "--token", "tok"])
+
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'summarise'" in capsys.readouterr().err
 
 
 def test_upload_refusal_raises_client_error(audio: Path) -> None:
