@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     """How often the API compares the database with Redis (and the age a job needs before it is compared)."""
     stale_grace_s: int = Field(default=15 * 60, ge=0)
     """A job started longer than JOB_TIMEOUT plus this ago is taken for lost and run again."""
+    chunk_above_s: float = Field(default=600.0, gt=0)
+    """A recording longer than this is cut in pauses into chunks, each its own job for any worker (tasks/chunks.py)."""
+    chunk_target_s: float = Field(default=300.0, gt=30)
+    """About how long each chunk of a long recording is (cut in the longest pause within 30 s of it)."""
     openai_wait_timeout_s: float = Field(default=300.0, ge=0)
     """How long `POST /v1/audio/transcriptions` waits for its job; later it answers 202 with the job id."""
 
@@ -73,6 +77,8 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr | None = None
     aws_region: str = "us-east-1"
     max_upload_mb: int = Field(default=100, gt=0)
+    max_audio_minutes: int = Field(default=300, gt=0)
+    """A longer recording (its measured duration, not its header's claim) is refused at upload: 413 `audio_too_long`."""
 
     # Speech-to-text
     stt_engine: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"

@@ -1,10 +1,10 @@
 """The queues, in the order workers consume them, what an upload's priority maps to, and how full they are."""
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue, Retry, Worker
 
 from core.errors import ServiceUnavailable
 from core.settings import Settings
@@ -30,7 +30,27 @@ def get_queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection)
 
 
+RESULT_TTL_S = 3600
+"""RQ keeps a finished job's small return value this long; the transcript itself lives in the database."""
+
+PART_RESULT_TTL_S = 24 * 3600
+"""A chunk's transcript waits this long in RQ for the job's merge (which runs as soon as the last chunk is done)."""
+
+FAILURE_TTL_S = 7 * 24 * 3600
+"""Failed RQ jobs (with their tracebacks) stay visible on rq-dashboard for a week: the dead letters."""
+
 QUEUE_FULL_RETRY_AFTER_S = 60
+
+
+def job_options(settings: Settings) -> dict[str, Any]:
+    """What every transcription job is enqueued with: RQ's retries, JOB_TIMEOUT, and how long RQ keeps it."""
+    retry = Retry(max=settings.max_retries, interval=settings.retry_intervals) if settings.max_retries else None
+    return {
+        "retry": retry,
+        "job_timeout": settings.job_timeout,
+        "result_ttl": RESULT_TTL_S,
+        "failure_ttl": FAILURE_TTL_S,
+    }
 
 
 def check_capacity(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from queueing.connection import get_redis
 from queueing.queues import BACKGROUND
 from services.job_events import announce
 from tasks.cancellation import mark_canceled
+from workers.rq_job import part_ids
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ def cancel_job(job: Job, session: Session, settings: Settings) -> Job:
     try:
         mark_canceled(connection, job.id)  # a task in any process sees it between two segments
         if job.queue != BACKGROUND:
-            _stop_in_rq(connection, job.id)
+            for rq_job_id in (job.id, *part_ids(connection, job.id)):  # a long recording's chunks and merge too
+                _stop_in_rq(connection, rq_job_id)
     except RedisError as exc:
         log.warning("cancel not signalled to the queue", extra={"job_id": job.id, "error": repr(exc)})
     JOBS_FINISHED.labels("canceled").inc()

@@ -13,7 +13,6 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy.orm import Session
 
 from core.errors import ServiceUnavailable
@@ -21,19 +20,13 @@ from core.metrics import FALLBACKS
 from core.settings import Settings
 from db.models import Job
 from queueing.connection import get_redis
-from queueing.queues import BACKGROUND, QueueName, get_queue
+from queueing.queues import BACKGROUND, QueueName, get_queue, job_options
 from services.in_process import run_in_process
 from services.job_events import announce
 from tasks.audio_analysis import TaskArgs
 from workers.rq_job import run_analysis
 
 log = logging.getLogger(__name__)
-
-RESULT_TTL_S = 3600
-"""RQ keeps a finished job's small return value this long; the transcript itself lives in the database."""
-
-FAILURE_TTL_S = 7 * 24 * 3600
-"""Failed RQ jobs (with their tracebacks) stay visible on rq-dashboard for a week: the dead letters."""
 
 RunInBackground = Callable[..., Any]
 """`BackgroundTasks.add_task` in a request; `run_in_thread` where the job must start at once or outside a request."""
@@ -92,9 +85,6 @@ def enqueue_analysis(args: TaskArgs, queue_name: str, settings: Settings, connec
         run_analysis,
         kwargs=args.as_kwargs(),  # passed apart: `job_id` is also RQ's own option, set just below
         job_id=args.job_id,
-        retry=Retry(max=settings.max_retries, interval=settings.retry_intervals) if settings.max_retries else None,
-        job_timeout=settings.job_timeout,
-        result_ttl=RESULT_TTL_S,
-        failure_ttl=FAILURE_TTL_S,
         description=f"audio analysis {args.job_id}",
+        **job_options(settings),
     )

@@ -3,7 +3,9 @@ Redis down at upload), through FastAPI's BackgroundTasks or a thread of its own.
 
 Each event is recorded on the job's row at once (`services.job_events.record_event_in_process`), as the results
 webhook's handler does for a worker's events. There is one attempt: any failure is final and reported `failed`;
-nothing is raised, since nobody would catch it.
+nothing is raised, since nobody would catch it. A long recording's chunks run here one after the other, through
+the same functions a worker runs; JOB_TIMEOUT limits each chunk as it does on a worker (checked between segments:
+no signal can stop a thread).
 """
 
 import logging
@@ -11,8 +13,9 @@ import logging
 from core.settings import get_settings
 from schemas.analysis import AnalysisEvent
 from services.job_events import record_event_in_process
-from tasks.audio_analysis import Attempt, TaskArgs, TaskFailure, process_audio_analysis
+from tasks.audio_analysis import Attempt, TaskArgs, TaskFailure, finish_chunks, process_audio_analysis, process_chunk
 from tasks.cancellation import JobCanceled
+from tasks.chunks import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +27,14 @@ def run_in_process(args: TaskArgs) -> None:
         record_event_in_process(event, settings)
 
     attempt = Attempt(args.job_id, settings.worker_id)
+    time_limit_s = settings.job_timeout_s  # per chunk, as on a worker
+
+    def one_after_the_other(chunks: list[Chunk]) -> None:
+        results = [process_chunk(args, chunk, time_limit_s) for chunk in chunks]
+        finish_chunks(args, attempt, record, chunks, results)
+
     try:
-        process_audio_analysis(args, attempt, record)
+        process_audio_analysis(args, attempt, record, one_after_the_other, time_limit_s)
     except JobCanceled:
         log.info("job %s canceled", args.job_id)
     except TaskFailure as failure:

@@ -6,7 +6,9 @@ that lost writes) and workers can die. For every queued or started job older tha
   dispatched again;
 - RQ finished it, or failed it, but the row never heard: the kept result is recorded, else (failed) the job is
   marked failed with `worker_lost`;
-- started longer ago than JOB_TIMEOUT + STALE_GRACE_S (in RQ or in some API process's BackgroundTasks): run again.
+- started longer ago than JOB_TIMEOUT + STALE_GRACE_S (in RQ or in some API process's BackgroundTasks): run again,
+  unless it is a long recording whose chunks or merge RQ still has queued or running (each chunk has its own
+  JOB_TIMEOUT, and the sweeper puts a dead worker's chunk back).
 A Redis lock lets one API process act per interval, however many there are.
 """
 
@@ -33,10 +35,13 @@ from schemas.analysis import AnalysisEvent, JobErrorBody
 from services.dispatch import run_in_thread
 from services.job_events import record_event
 from services.requeue import run_again
+from workers.rq_job import part_ids
 
 log = logging.getLogger(__name__)
 
 LOCK = "transcribe:reconciler:lock"
+
+_UNDER_WAY = (RqStatus.QUEUED, RqStatus.SCHEDULED, RqStatus.DEFERRED, RqStatus.STARTED)
 
 
 @dataclass
@@ -89,6 +94,8 @@ def _reconcile_job(
     status = _rq_status(connection, job.id)
     if status in (None, RqStatus.FINISHED, RqStatus.FAILED) and _record_kept_result(job.id, session, settings):
         done.recovered.append(job.id)
+    elif _parts_in_rq(connection, job.id):
+        return  # a long recording's chunks (or their merge) are queued or running: each has its own JOB_TIMEOUT
     elif status is None or stale:
         _run_again(job, session, settings, done)
     elif status == RqStatus.FAILED:
@@ -117,6 +124,10 @@ def _record_kept_result(job_id: str, session: Session, settings: Settings) -> bo
     record_event(kept, session, settings)
     outbox.discard(job_id, settings)
     return True
+
+
+def _parts_in_rq(connection: Redis, job_id: str) -> bool:
+    return any(_rq_status(connection, part) in _UNDER_WAY for part in part_ids(connection, job_id))
 
 
 def _rq_status(connection: Redis, job_id: str) -> RqStatus | None:

@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import Job
+from events.progress import progress_key
 from queueing.connection import get_redis
 from queueing.queues import BACKGROUND, queue_name_for
 from services.dispatch import RunInBackground, hand_over
 from services.job_events import announce
+from tasks.cancellation import cancel_key
+from workers.rq_job import part_ids, parts_key
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,11 @@ def run_again(job: Job, session: Session, settings: Settings, run_in_background:
 
 
 def _forget_rq_job(job_id: str, settings: Settings) -> None:
-    """Drop RQ's old record (e.g. in the failed registry) so the job id can be enqueued anew."""
-    with contextlib.suppress(NoSuchJobError, RedisError):
-        RqJob.fetch(job_id, connection=get_redis(settings)).delete()
+    """Drop what Redis remembers of the last run: RQ's records of the job and of its chunks (e.g. in the failed
+    registry, so the ids can be enqueued anew), its stop marker (a failed chunk sets one) and its progress."""
+    connection = get_redis(settings)
+    with contextlib.suppress(RedisError):
+        for rq_job_id in (job_id, *part_ids(connection, job_id)):
+            with contextlib.suppress(NoSuchJobError):
+                RqJob.fetch(rq_job_id, connection=connection).delete()
+        connection.delete(parts_key(job_id), progress_key(job_id), cancel_key(job_id))

@@ -111,7 +111,8 @@ def accept_upload(
 
 
 def check_audio(source: BinaryIO, size: int, settings: Settings) -> tuple[str, AudioInfo]:
-    """The upload's audio format and what the probe found, or the refusal that fits it."""
+    """The upload's audio format and what the probe found (its duration measured, never the header's claim), or the
+    refusal that fits it."""
     if size == 0:
         raise BadRequest("empty_file", "The uploaded file is empty.")
     if size > settings.max_upload_bytes:
@@ -123,11 +124,13 @@ def check_audio(source: BinaryIO, size: int, settings: Settings) -> tuple[str, A
             "unsupported_media_type", "The file is not audio in a supported format (wav, flac, mp3, ogg, m4a, webm)."
         )
     try:
-        info = probe_audio(source)
+        info = probe_audio(source, longest_s=settings.max_audio_minutes * 60)
     except AudioDecodeError as exc:
         raise BadRequest("undecodable_audio", str(exc)) from exc
     finally:
         source.seek(0)
+    if info.duration_s > settings.max_audio_minutes * 60:
+        raise PayloadTooLarge("audio_too_long", f"The audio lasts longer than {settings.max_audio_minutes} minutes.")
     return audio_format, info
 
 

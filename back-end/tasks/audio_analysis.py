@@ -1,11 +1,15 @@
 """`process_audio_analysis`: the one task both transports run, and nothing in it knows which one runs it.
 
-It fetches the upload from storage, decodes it, transcribes it with the process's model, reports `started` and
-`completed` through the `report` it is given, and publishes progress (step, and how far transcription has come)
-to the job's event stream in Redis. It ends in one of three ways:
+It fetches the upload from storage, measures it, decodes it, transcribes it with the process's model, reports
+`started` and `completed` through the `report` it is given, and publishes progress (step, and how far
+transcription has come) to the job's event stream in Redis. It ends in one of four ways:
 - it returns the result (already reported as `completed`);
+- the recording is long: it cuts it into chunks (`tasks.chunks`) and hands them to its `fan_out`, which runs
+  `process_chunk` on each (on every worker at once, or one after the other) and then `finish_chunks`, which
+  merges their transcripts and reports `completed`;
 - it raises `TaskFailure`: `PermanentFailure` (audio that cannot be decoded, a file missing from storage, running
-  past JOB_TIMEOUT, no model to be had: another attempt would fail the same way) or `TransientFailure` (anything else);
+  past JOB_TIMEOUT, no model to be had: another attempt would fail the same way) or `TransientFailure`
+  (anything else);
 - it raises `JobCanceled` (from `tasks.cancellation`): it stopped between two segments and reported nothing, since
   the API has already recorded the cancellation.
 
@@ -18,9 +22,11 @@ TaskFailure                 the task ended without a result; `code` and `message
 └── TransientFailure        another attempt might succeed: retried while retries remain
 """
 
+import contextlib
 import logging
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,16 +34,17 @@ from typing import Any, ClassVar, Literal
 
 from rq.timeouts import JobTimeoutException
 
-from audio.decode import STT_SAMPLE_RATE, AudioDecodeError, decode_for_stt
+from audio.decode import AudioDecodeError, measure_duration
 from core.settings import Settings, get_settings
 from events.job_stream import publish
 from events.progress import ProgressReporter
 from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
 from storage import ObjectNotFound, storage_for_url
-from stt import ModelUnavailable, get_engine
+from stt import ModelUnavailable
 from stt.engine import Task
 from tasks.cancellation import JobCanceled, raise_if_canceled
+from tasks.chunks import Chunk, merged, plan_chunks, transcribe_chunk
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,13 @@ class TaskArgs:
 
     def as_kwargs(self) -> dict[str, Any]:
         return asdict(self)
+
+    def engine_options(self) -> dict[str, Any]:
+        """What the engine's `transcribe` takes of them."""
+        options = self.as_kwargs()
+        for name in ("job_id", "audio_url", "owner_id"):
+            del options[name]
+        return options
 
 
 @dataclass(frozen=True)
@@ -120,64 +134,120 @@ class TransientFailure(TaskFailure):
     """Raised when another attempt might succeed: retried while retries remain."""
 
 
-def process_audio_analysis(args: TaskArgs, attempt: Attempt, report: Report) -> AnalysisResult:
-    """Transcribe the job's audio; `report` gets `started`, then `completed` with the result (also returned)."""
+TIMEOUT = ("timeout", "Transcription took longer than JOB_TIMEOUT (for one chunk of a long recording).")
+
+
+FanOut = Callable[[list[Chunk]], None]
+"""Hands a long recording's chunks to the transport, which runs `process_chunk` on each and then `finish_chunks`."""
+
+
+def process_audio_analysis(
+    args: TaskArgs, attempt: Attempt, report: Report, fan_out: FanOut, time_limit_s: float | None = None
+) -> AnalysisResult | None:
+    """Transcribe the job's audio; `report` gets `started`, then `completed` with the result (also returned).
+
+    A recording longer than CHUNK_ABOVE_S is cut into chunks instead, which go to `fan_out`; then this returns None
+    and `finish_chunks` reports the job completed. `time_limit_s` stops it (`timeout`) where nothing else would:
+    in the API process (on a worker, RQ's JOB_TIMEOUT does).
+    """
     settings = get_settings()
-    redis = get_redis(settings)
-
-    def send_progress(data: dict[str, Any]) -> None:
-        publish(redis, args.job_id, "progress", data)
-
-    progress = ProgressReporter(args.job_id, send_progress)
     context = {"job_id": args.job_id, "user_id": args.owner_id, "attempt": attempt.number}
-    try:
-        raise_if_canceled(redis, args.job_id)
+    with typed_failures():
+        check = stop_check(args.job_id, time_limit_s)
+        check()
         report(attempt.event("started"))
         log.info("job %s started, attempt %s", args.job_id, attempt.number, extra=context)
-        result = analyse(args, settings, progress, lambda: raise_if_canceled(redis, args.job_id))
+        progress = _progress(args.job_id, 0.0)
+        with fetched(args, settings, progress) as path:
+            progress.enter("decoding")
+            chunks = plan_chunks(path, measure_duration(path), settings)
+            if len(chunks) > 1:
+                log.info("job %s: %.0f s of audio in %s chunks", args.job_id, chunks[0].total_s, len(chunks))
+                fan_out(chunks)
+                return None
+            progress.total_s = chunks[0].total_s
+            result = transcribe_chunk(path, chunks[0], args.engine_options(), settings, progress, check)
         progress.enter("delivering")
         report(attempt.event("completed", result=result))
-    except (JobCanceled, TaskFailure):
-        raise
-    except Exception as exc:
-        raise classify(exc) from exc
     log.info("job %s transcribed: %.1f s of audio", args.job_id, result.duration, extra=context)
     return result
 
 
-def analyse(
-    args: TaskArgs, settings: Settings, progress: ProgressReporter, check_canceled: Callable[[], None] = lambda: None
+def process_chunk(args: TaskArgs, chunk: Chunk, time_limit_s: float | None = None) -> AnalysisResult:
+    """One chunk of a long recording, transcribed in the recording's time (nothing reported: `finish_chunks` does)."""
+    settings = get_settings()
+    with typed_failures():
+        check = stop_check(args.job_id, time_limit_s)
+        check()
+        progress = _progress(args.job_id, chunk.total_s, chunk)
+        with fetched(args, settings, progress) as path:
+            result = transcribe_chunk(path, chunk, args.engine_options(), settings, progress, check)
+    log.info("job %s: chunk %s (%.0f-%.0f s) transcribed", args.job_id, chunk.index, chunk.start_s, chunk.end_s)
+    return result
+
+
+def finish_chunks(
+    args: TaskArgs, attempt: Attempt, report: Report, chunks: list[Chunk], results: list[AnalysisResult]
 ) -> AnalysisResult:
-    """Fetch, decode and transcribe, telling `progress` how far it is; `check_canceled` may raise to stop."""
+    """The chunks' transcripts merged into the job's, reported `completed`."""
+    with typed_failures():
+        _progress(args.job_id, chunks[0].total_s, chunks[-1]).enter("delivering")
+        result = merged(results, chunks)
+        report(attempt.event("completed", result=result))
+    log.info("job %s transcribed: %.1f s of audio in %s chunks", args.job_id, result.duration, len(chunks))
+    return result
+
+
+def stop_check(job_id: str, time_limit_s: float | None) -> Callable[[], None]:
+    """What a task calls between two steps or segments: raises when the job was canceled or ran out of time."""
+    redis = get_redis(get_settings())
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+
+    def check() -> None:
+        raise_if_canceled(redis, job_id)
+        if deadline is not None and time.monotonic() > deadline:
+            raise PermanentFailure(*TIMEOUT)
+
+    return check
+
+
+@contextlib.contextmanager
+def fetched(args: TaskArgs, settings: Settings, progress: ProgressReporter) -> Iterator[Path]:
+    """The job's upload, fetched from storage into a scratch file, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="stt-") as scratch:
         path = Path(scratch) / "audio"
-        progress.enter("downloading")
+        if not progress.chunk:
+            progress.enter("downloading")
         storage_for_url(args.audio_url, settings).fetch(args.audio_url, path)
-        check_canceled()
-        progress.enter("decoding")
-        audio = decode_for_stt(path)
-    progress.duration_s = len(audio) / STT_SAMPLE_RATE
-    progress.enter("transcribing")
+        yield path
 
-    def on_segment(end_s: float) -> None:
-        check_canceled()
-        progress.decoded_until(end_s)
 
-    return get_engine(settings).transcribe(
-        audio,
-        on_segment=lambda segment: on_segment(segment.end),
-        word_timestamps=args.word_timestamps,
-        language=args.language,
-        prompt=args.prompt,
-        task=args.task,
-        vad=args.vad,
-    )
+@contextlib.contextmanager
+def typed_failures() -> Iterator[None]:
+    """Any exception but a cancel leaves as a `TaskFailure`, permanent or not (`classify`)."""
+    try:
+        yield
+    except (JobCanceled, TaskFailure):
+        raise
+    except Exception as exc:
+        raise classify(exc) from exc
+
+
+def _progress(job_id: str, total_s: float, chunk: Chunk | None = None) -> ProgressReporter:
+    redis = get_redis(get_settings())
+
+    def send(data: dict[str, Any]) -> None:
+        publish(redis, job_id, "progress", data)
+
+    if chunk is None:
+        return ProgressReporter(job_id, send, redis, total_s)
+    return ProgressReporter(job_id, send, redis, total_s, chunk.index, chunk.start_s)
 
 
 def classify(exc: Exception) -> TaskFailure:
     """Permanent failures will fail again on retry; anything else might not."""
     if isinstance(exc, JobTimeoutException):
-        return PermanentFailure("timeout", "Transcription took longer than JOB_TIMEOUT.")
+        return PermanentFailure(*TIMEOUT)
     if isinstance(exc, AudioDecodeError):
         return PermanentFailure("undecodable_audio", str(exc))
     if isinstance(exc, ObjectNotFound):

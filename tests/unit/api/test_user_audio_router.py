@@ -1,6 +1,7 @@
 """`POST /api/audio`, in process (TestClient) with fakeredis as the queue: what is accepted, what is refused."""
 
 import io
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 from rq import Queue
 
 from core.settings import get_settings
+from db.engine import open_session
+from db.models import Job
 from queueing.embedded_redis import free_port
 from tasks.audio_analysis import TaskArgs
 from tests.conftest import SAMPLES, bearer
@@ -133,6 +136,51 @@ def test_over_max_upload_is_413_while_streaming(
     assert response.json()["error"]["code"] == "file_too_large"
     assert job_rows() == 0
     assert stored_files(app_env) == []
+
+
+def silent_wav(seconds: float, rate: int = 8000) -> bytes:
+    """`seconds` of 8 kHz 16-bit silence as a WAV (61 s: under 1 MB)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(2 * round(seconds * rate)))
+    return out.getvalue()
+
+
+def test_audio_longer_than_max_audio_minutes_is_413_and_leaves_nothing_behind(
+    client: TestClient, app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_AUDIO_MINUTES", "1")
+    get_settings.cache_clear()
+
+    assert upload(client, silent_wav(59)).status_code == 202
+    response = upload(client, silent_wav(61))
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "audio_too_long"
+    assert job_rows() == 1
+    assert len(stored_files(app_env)) == 1
+
+
+def test_the_duration_is_measured_not_read_from_the_header(
+    client: TestClient, app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_AUDIO_MINUTES", "1")
+    get_settings.cache_clear()
+    flac = bytearray((SAMPLES / "meeting.flac").read_bytes())  # 6.06 s
+    flac[18:26] = (int.from_bytes(flac[18:26], "big") | (1 << 36) - 1).to_bytes(
+        8, "big"
+    )  # STREAMINFO: 18 days at 44.1 kHz
+
+    response = upload(client, bytes(flac), name="meeting.flac")
+
+    assert response.status_code == 202
+    with open_session(get_settings().sqlalchemy_url) as session:
+        job = session.get(Job, response.json()["job_id"])
+        assert job is not None
+        assert job.audio_duration_s == pytest.approx(6.06, abs=0.1)
 
 
 def dead_redis() -> redis.Redis:

@@ -10,6 +10,7 @@ from rq import Queue, Retry, SimpleWorker
 from rq.job import Job
 from rq.job import JobStatus as RqStatus
 
+from tests.conftest import SAMPLES
 from tests.unit.tasks.helpers import BROKEN_WAV, Events, args_for, kinds, stored
 from workers.rq_job import LEGACY_FUNC_NAME, SttJob, run_analysis
 
@@ -52,9 +53,9 @@ def test_on_rq_a_transient_error_is_retried_and_reported_failed_on_the_last_atte
     def flaky(*_: object) -> None:
         raise ConnectionError("storage hiccup")
 
-    monkeypatch.setattr("tasks.audio_analysis.analyse", flaky)
+    monkeypatch.setattr("tasks.audio_analysis.plan_chunks", flaky)
 
-    status, _ = run_on_worker(fake_redis, "local://audio/x.wav", retries=2)
+    status, _ = run_on_worker(fake_redis, stored((SAMPLES / "hello.wav").read_bytes()), retries=2)
 
     assert status == RqStatus.FAILED
     assert kinds(delivered) == [("started", 1), ("started", 2), ("started", 3), ("failed", 3)]
