@@ -18,6 +18,7 @@ from results import outbox
 from schemas.analysis import AnalysisEvent, AnalysisResult
 from services.reconciler import reconcile, reconcile_if_leader
 from tests.conftest import SAMPLES, bearer
+from workers.rq_job import part_job_id, remember_parts
 
 
 @pytest.fixture
@@ -116,6 +117,24 @@ def test_a_job_started_too_long_ago_runs_again(client: TestClient, fake_redis: f
 
     assert done.requeued == [job_id]
     assert row(job_id).status == JobStatus.QUEUED
+
+
+def test_a_long_recording_s_job_is_left_alone_while_rq_has_its_chunks(
+    client: TestClient, fake_redis: fakeredis.FakeRedis
+) -> None:
+    job_id = upload(client)
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    age(job_id, seconds=3600, status=JobStatus.STARTED, started_at=long_ago)
+    Queue("audio_analysis", connection=fake_redis).fetch_job(job_id).delete()  # type: ignore[union-attr]
+    chunk = Queue("audio_analysis", connection=fake_redis).enqueue(print, job_id=part_job_id(job_id, 0))
+    remember_parts(fake_redis, job_id, [chunk.id])
+
+    left_alone = reconcile(get_settings())
+    chunk.delete()  # RQ forgot the chunk too (a flushed Redis): now the job runs again
+    done = reconcile(get_settings())
+
+    assert left_alone.requeued == []
+    assert done.requeued == [job_id]
 
 
 def test_only_one_api_process_reconciles_per_interval(client: TestClient, fake_redis: fakeredis.FakeRedis) -> None:
