@@ -20,8 +20,10 @@ BENCHMARKS = [
     ("STT speed and quality by engine setting", "stt_speed.py"),
     ("STT engines side by side: faster-whisper and openai-whisper", "engines.py"),
     ("Models: tiny.en vs base", "models.py"),
+    ("Batched inference: BatchedInferencePipeline or plain transcription", "batched.py"),
     ("Memory", "memory.py"),
     ("Throughput ceiling of the queue", "throughput.py"),
+    ("Long recordings: chunks over every worker", "long_recordings.py"),
 ]
 PACKAGES = (
     "fastapi",

@@ -2,8 +2,11 @@
 
 ``samples/recordings.json`` names each recording and lists its parts in order: speech (``text``, and optionally
 ``voice``, an espeak-ng voice such as ``en-us``, ``en-us+f3`` (female), ``de``, ``es`` or ``fr``, and ``speed`` in
-words per minute) or ``silence`` (seconds). A recording may set a default ``voice`` and ``speed``, its ``format``
-(``flac`` or ``wav``) and ``noise_dbfs``: white noise at that level over all of it, the same every time.
+words per minute) or ``silence`` (seconds), or ``include``: ``{"include": "meeting_20min", "times": 6}`` takes the
+parts of a recording defined earlier in the file (with its voices and speeds, not its format or noise), ``times``
+over (default 1), so a long recording is built from a shorter one without copying its text; a part spoken more than
+once is synthesised once. A recording may set a default ``voice`` and ``speed``, its ``format`` (``flac`` or ``wav``)
+and ``noise_dbfs``: white noise at that level over all of it, the same every time.
 
 Each part is spoken with Debian's ``espeak-ng`` (``apt-get install espeak-ng``), resampled by PyAV to 16 kHz
 mono, joined with numpy and encoded bit-exactly. Beside ``<name>-<key>.<format>`` goes ``<name>-<key>.json``: the
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -82,11 +86,20 @@ class Recording:
     noise_dbfs: float | None = None
 
     @classmethod
-    def from_json(cls, name: str, raw: dict[str, Any]) -> Recording:
+    def from_json(cls, name: str, raw: dict[str, Any], earlier: Mapping[str, Recording] | None = None) -> Recording:
+        """`earlier`: the recordings defined before this one, which an ``include`` part may name."""
         voice, speed = str(raw.get("voice", DEFAULT_VOICE)), int(raw.get("speed", DEFAULT_SPEED))
+        earlier = earlier or {}
         parts: list[Speech | Silence] = []
         for part in raw["parts"]:
-            if "silence" in part:
+            if "include" in part:
+                included, times = str(part["include"]), int(part.get("times", 1))
+                if included not in earlier:
+                    raise ValueError(f"{name}: include {included!r} names no recording defined before it")
+                if times < 1:
+                    raise ValueError(f"{name}: times must be at least 1, not {times}")
+                parts.extend(earlier[included].parts * times)
+            elif "silence" in part:
                 parts.append(Silence(float(part["silence"])))
             else:
                 text = str(part["text"]).strip()
@@ -113,7 +126,10 @@ class Recording:
 
 def load_recordings(path: Path = SPEC_FILE) -> dict[str, Recording]:
     raw = json.loads(path.read_text(encoding="utf-8"))
-    return {name: Recording.from_json(name, entry) for name, entry in raw.items()}
+    recordings: dict[str, Recording] = {}
+    for name, entry in raw.items():
+        recordings[name] = Recording.from_json(name, entry, recordings)
+    return recordings
 
 
 @cache
@@ -165,13 +181,16 @@ def render(spec: Recording) -> tuple[Audio, list[dict[str, Any]]]:
     """The whole recording as float32 samples, and where each spoken part is audible in it."""
     pieces: list[Audio] = []
     parts: list[dict[str, Any]] = []
+    spoken: dict[Speech, Audio] = {}  # each distinct part is synthesised once: an included recording repeats them
     offset = 0
     with tempfile.TemporaryDirectory(prefix="recording_") as tmp:
         for part in spec.parts:
             if isinstance(part, Silence):
                 piece = np.zeros(round(part.seconds * SAMPLE_RATE), dtype=np.float32)
             else:
-                piece = speak(part, Path(tmp))
+                if part not in spoken:
+                    spoken[part] = speak(part, Path(tmp))
+                piece = spoken[part]
                 audible = np.flatnonzero(np.abs(piece) > AUDIBLE)
                 first, last = (audible[0], audible[-1] + 1) if audible.size else (0, len(piece))
                 parts.append(
@@ -233,7 +252,8 @@ def generate(spec: Recording, cache_dir: Path = CACHE_DIR) -> Path:
 
 
 def main(names: list[str]) -> int:
-    """Generate the recordings named (all without names) unless they are cached; print what each is."""
+    """Generate the recordings named unless they are cached; print what each is. Without names: every recording
+    but those marked ``"on_demand": true`` (the long ones only the benchmarks use: made when first asked for)."""
     try:
         espeak_version()
     except RuntimeError as error:
@@ -243,7 +263,7 @@ def main(names: list[str]) -> int:
     if unknown := [name for name in names if name not in specs]:
         print(f"not in {SPEC_FILE.name}: {', '.join(unknown)} (there: {', '.join(specs)})", file=sys.stderr)
         return 2
-    names = names or list(specs)
+    names = names or [name for name, raw in json.loads(SPEC_FILE.read_text()).items() if not raw.get("on_demand")]
     began = time.perf_counter()
     for name in names:
         cached = specs[name].path().exists()
