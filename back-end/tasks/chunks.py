@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from audio.cuts import find_cuts
-
 from audio.decode import decode_range
 from core.settings import Settings
 from events.progress import ProgressReporter
