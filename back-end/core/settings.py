@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     stt_device: str = "cpu"
     stt_compute_type: str = "int8"
     stt_beam_size: int = Field(default=1, ge=1)
+    stt_batch_size: int = Field(default=0, ge=0)
+    """With VAD, decode this many speech windows at once (faster-whisper's BatchedInferencePipeline); 0 = one after
+    the other (plain `transcribe`). benchmarks/long_recordings.py measures both."""
     stt_cpu_threads: int = Field(default=0, ge=0)
     """Threads per worker process; 0 = the machine's cores divided by `WORKER_COUNT`."""
 

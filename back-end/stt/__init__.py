@@ -28,6 +28,7 @@ def get_engine(settings: Settings) -> SttEngine:
         settings.stt_compute_type,
         threads,
         settings.stt_beam_size,
+        settings.stt_batch_size,
         languages,
     )
     with _lock:
@@ -46,6 +47,12 @@ def get_engine(settings: Settings) -> SttEngine:
 
             model = resolve_model(settings.stt_model, settings.data_dir, settings.stt_allow_download)
             _engines[key] = FasterWhisperEngine(
-                model, settings.stt_device, settings.stt_compute_type, threads, settings.stt_beam_size, languages
+                model,
+                settings.stt_device,
+                settings.stt_compute_type,
+                threads,
+                settings.stt_beam_size,
+                languages,
+                settings.stt_batch_size,
             )
         return _engines[key]

@@ -11,8 +11,12 @@ VAD: with `vad`, faster-whisper's Silero VAD cuts silence and noise out before W
 times back. A segment's end can then stretch across a removed gap (faster-whisper issue #1119), so with VAD the
 engine always asks for word timestamps, whose times map back exactly, and takes each segment's span from its
 words; it returns the words only when they were asked for.
+
+Batching (STT_BATCH_SIZE > 0, with VAD only): faster-whisper's BatchedInferencePipeline decodes that many speech
+windows of up to 30 s at once, each without the text before it, with timestamps and word times as above.
 """
 
+import functools
 import logging
 import time
 from collections.abc import Iterable
@@ -41,8 +45,9 @@ class FasterWhisperEngine:
         cpu_threads: int,
         beam_size: int,
         languages: tuple[str, ...] = (),
+        batch_size: int = 0,
     ) -> None:
-        from faster_whisper import WhisperModel
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         started = time.perf_counter()
         self.model_ref = model
@@ -50,6 +55,8 @@ class FasterWhisperEngine:
         self.compute_type = compute_type
         self.beam_size = beam_size
         self.languages = languages
+        self.batch_size = batch_size
+        self.batched = BatchedInferencePipeline(self.model) if batch_size else None
         self.load_s = time.perf_counter() - started
         log.info(
             "stt model loaded",
@@ -80,7 +87,12 @@ class FasterWhisperEngine:
         }
         if self.model_ref.english_only:
             language = "en"
-        pieces, info = self.model.transcribe(audio, language=language, **options)
+        transcribe = self.model.transcribe
+        if self.batched is not None and vad:
+            transcribe = functools.partial(
+                self.batched.transcribe, batch_size=self.batch_size, without_timestamps=False
+            )
+        pieces, info = transcribe(audio, language=language, **options)
         probability = None
         if language is None:
             language, probability = info.language, info.language_probability
@@ -88,7 +100,7 @@ class FasterWhisperEngine:
                 detected = language
                 language, probability = likeliest(info.all_language_probs or [], self.languages)
                 log.info("detected %s, not expected here: transcribing as %s", detected, language)
-                pieces, _ = self.model.transcribe(audio, language=language, **options)  # decoding is lazy: none lost
+                pieces, _ = transcribe(audio, language=language, **options)  # decoding is lazy: none lost
         segments = self._segments(pieces, word_timestamps, on_segment)
         return AnalysisResult(
             text=" ".join(s.text for s in segments if s.text),
