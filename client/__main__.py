@@ -1,4 +1,7 @@
-"""`python -m client transcribe FILE...`: upload, follow each job with a progress bar, print the transcripts."""
+"""`python -m client transcribe FILE...`: upload, follow each job with a progress bar, print the transcripts.
+
+The transcripts are the server's renderings (`--format`): with `--diarize`, plain text is one `SPEAKER_1: ...`
+paragraph per turn, and SRT names the speaker at each change of speaker."""
 
 import argparse
 import os
@@ -13,6 +16,9 @@ from client.api import JSON, ClientError, TranscribeAPI
 from client.progress import FileBars
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+
+MAX_SPEAKERS = 15
+"""The most speakers an upload may tell the server to expect (`min_speakers`, `max_speakers`: 1-15)."""
 
 
 @dataclass
@@ -48,9 +54,45 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="keep silence and noise (default: the server's STT_VAD, which skips them unless set to false)",
     )
+    transcribe.add_argument(
+        "--diarize",
+        action="store_true",
+        help="tell the speakers apart: the transcript names the speaker (SPEAKER_1: ...) at each change of speaker",
+    )
+    transcribe.add_argument(
+        "--min-speakers",
+        type=speaker_count,
+        metavar="N",
+        help=f"at least N speakers (1-{MAX_SPEAKERS}); implies --diarize",
+    )
+    transcribe.add_argument(
+        "--max-speakers",
+        type=speaker_count,
+        metavar="N",
+        help=f"at most N speakers (1-{MAX_SPEAKERS}); implies --diarize",
+    )
     transcribe.add_argument("--url", default=os.environ.get("TRANSCRIBE_URL") or DEFAULT_URL)
     transcribe.add_argument("--token", default=os.environ.get("TRANSCRIBE_TOKEN"), help="default: $TRANSCRIBE_TOKEN")
     return parser
+
+
+def speaker_count(text: str) -> int:
+    """`--min-speakers` and `--max-speakers`: a whole number from 1 to MAX_SPEAKERS."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SPEAKERS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of speakers from 1 to {MAX_SPEAKERS}")
+    return count
+
+
+def check_speakers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A speaker count implies `--diarize`; a minimum above the maximum is a usage error (exit 2)."""
+    if args.min_speakers is not None or args.max_speakers is not None:
+        args.diarize = True
+    if args.min_speakers is not None and args.max_speakers is not None and args.min_speakers > args.max_speakers:
+        parser.error(f"--min-speakers {args.min_speakers} is more than --max-speakers {args.max_speakers}")
 
 
 def reason(body: JSON, event: str) -> str:
@@ -80,6 +122,9 @@ def transcribe_one(api: TranscribeAPI, bars: FileBars, outcome: Outcome, args: a
             language=args.language,
             task=args.task,
             vad=args.vad,
+            diarize=args.diarize,
+            min_speakers=args.min_speakers,
+            max_speakers=args.max_speakers,
         )
         on_event("status", accepted)
         final = api.follow(str(accepted["job_id"]), record)
@@ -127,6 +172,7 @@ def main(argv: list[str] | None = None, *, transport: httpx.BaseTransport | None
     """Exit code: 0 when every file was transcribed, 1 when any was not, 2 for usage errors, 130 on Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_speakers(parser, args)
     if not args.token:
         print(f"{parser.prog}: error: no token: pass --token or set TRANSCRIBE_TOKEN", file=sys.stderr)
         return 2

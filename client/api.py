@@ -89,16 +89,27 @@ class TranscribeAPI:
         language: str | None = None,
         task: str = "transcribe",
         vad: bool | None = None,
+        diarize: bool = False,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
     ) -> JSON:
         """`POST /api/audio`: the 202 body `{job_id, status, queue, position, estimated_wait_s}`.
 
         `language` None lets the server detect it; `task="translate"` asks for English; `vad` None leaves skipping
-        silence to the server's default (STT_VAD)."""
+        silence to the server's default (STT_VAD); `diarize` tells the speakers apart, `min_speakers` and
+        `max_speakers` (None: let the diarizer count them) bound how many there are. Fields left at their defaults
+        are not sent, so a server without diarization sees the form it always saw."""
         form = {"priority": priority, "word_timestamps": _flag(word_timestamps), "task": task}
         if language:
             form["language"] = language
         if vad is not None:
             form["vad"] = _flag(vad)
+        if diarize:
+            form["diarize"] = _flag(diarize)
+        if min_speakers is not None:
+            form["min_speakers"] = str(min_speakers)
+        if max_speakers is not None:
+            form["max_speakers"] = str(max_speakers)
         with path.open("rb") as audio:
             response = self._http.post(
                 "/api/audio", files={"file": (path.name, audio, "application/octet-stream")}, data=form

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     the other (plain `transcribe`). benchmarks/long_recordings.py measures both."""
     stt_cpu_threads: int = Field(default=0, ge=0)
     """Threads per worker process; 0 = the machine's cores divided by `WORKER_COUNT`."""
+    diarization: Literal["auto", "on", "off"] = "auto"
+    """Speaker diarization in this process (a worker, or the API in rollback mode): `auto` when the optional
+    install is here (`make diarization`), `on` requires it (a worker without it exits 2), `off` never."""
 
     # Security and results delivery
     jwt_secret: SecretStr | None = None

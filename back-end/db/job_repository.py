@@ -10,7 +10,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import Job, JobStatus
-from queueing.queues import AUDIO_ANALYSIS, HIGH_PRIORITY, QueueName
+from queueing.queues import (
+    AUDIO_ANALYSIS,
+    AUDIO_ANALYSIS_DIARIZE,
+    DIARIZING_WORKER_QUEUES,
+    HIGH_PRIORITY,
+    HIGH_PRIORITY_DIARIZE,
+    QueueName,
+)
 
 RECENT_JOBS_FOR_ESTIMATE = 20
 """How many recently completed jobs the wait estimate averages over."""
@@ -18,6 +25,8 @@ RECENT_JOBS_FOR_ESTIMATE = 20
 QUEUES_AHEAD: dict[str, tuple[str, ...]] = {
     HIGH_PRIORITY: (HIGH_PRIORITY,),
     AUDIO_ANALYSIS: (HIGH_PRIORITY, AUDIO_ANALYSIS),
+    HIGH_PRIORITY_DIARIZE: (HIGH_PRIORITY, HIGH_PRIORITY_DIARIZE),
+    AUDIO_ANALYSIS_DIARIZE: DIARIZING_WORKER_QUEUES,
 }
 """Queued jobs of these queues wait ahead of a job of the key's queue (workers take high_priority first)."""
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -91,6 +92,10 @@ class Job(Base):
     """Whisper's task: `transcribe`, or `translate` (into English)."""
     vad: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """Whether Silero VAD skips silence and noise before Whisper (the upload's choice, else STT_VAD)."""
+    diarize: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Whether speakers are told apart (who said what)."""
+    min_speakers: Mapped[int | None] = mapped_column(Integer)
+    max_speakers: Mapped[int | None] = mapped_column(Integer)
     callback_url: Mapped[str | None] = mapped_column(String(2048))
     """Where the job's status body is posted when it completes or fails (checked against SSRF at upload)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(255))

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from events.job_stream import STREAM_TTL_S
 
-Step = Literal["downloading", "decoding", "transcribing", "delivering"]
+Step = Literal["downloading", "decoding", "transcribing", "diarizing", "delivering"]
 
 MIN_INTERVAL_S = 0.25
 """At most four progress events a second from one task."""
@@ -87,6 +87,8 @@ class ProgressReporter:
         self.start_s = start_s
         self.progress = 0
         self.step: Step = "transcribing" if chunk else "downloading"
+        self.transcription_share = 1.0
+        """The share of the chunk's work that transcription is; diarization, when asked for, is the rest."""
         self._last_sent = 0.0
 
     def enter(self, step: Step) -> None:
@@ -97,7 +99,14 @@ class ProgressReporter:
 
     def transcribed_until(self, end_s: float) -> None:
         """A segment ending at `end_s` seconds of the recording (not of the chunk) was transcribed."""
-        progress = record_done(self.connection, self.job_id, self.chunk, max(0.0, end_s - self.start_s), self.total_s)
+        self._done(self.transcription_share * max(0.0, end_s - self.start_s))
+
+    def chunk_done(self, end_s: float) -> None:
+        """Everything up to `end_s` seconds of the recording is done (transcribed, and diarized if asked for)."""
+        self._done(max(0.0, end_s - self.start_s))
+
+    def _done(self, done_s: float) -> None:
+        progress = record_done(self.connection, self.job_id, self.chunk, done_s, self.total_s)
         if progress is not None:
             self.progress = progress
             if time.monotonic() - self._last_sent >= MIN_INTERVAL_S:

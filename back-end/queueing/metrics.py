@@ -14,7 +14,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Worker
 
-from queueing.queues import WORKER_QUEUES
+from queueing.queues import ALL_QUEUES
 
 WORKER_COUNTERS_KEY = "transcribe:metrics:workers"
 """A Redis hash of counters only the workers see, by name."""
@@ -44,7 +44,7 @@ class RedisCollector(Collector):
         workers = GaugeMetricFamily("transcribe_workers", "RQ workers alive")
         try:
             connection = self.connection_factory()
-            for name in WORKER_QUEUES:
+            for name in ALL_QUEUES:
                 depth.add_metric([name], Queue(name, connection=connection).count)
             workers.add_metric([], Worker.count(connection=connection))
             counts = {k.decode(): int(v) for k, v in connection.hgetall(WORKER_COUNTERS_KEY).items()}  # type: ignore[union-attr]

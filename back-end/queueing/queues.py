@@ -12,18 +12,31 @@ from queueing.connection import get_redis
 
 HIGH_PRIORITY: Final = "high_priority"
 AUDIO_ANALYSIS: Final = "audio_analysis"
+HIGH_PRIORITY_DIARIZE: Final = "high_priority_diarize"
+AUDIO_ANALYSIS_DIARIZE: Final = "audio_analysis_diarize"
+"""Jobs that ask for speaker diarization: only workers with the optional install consume these."""
 BACKGROUND: Final = "background"
 """Not an RQ queue: the job runs in the API process through FastAPI's BackgroundTasks."""
 
 WORKER_QUEUES = (HIGH_PRIORITY, AUDIO_ANALYSIS)
 """Strict order: a worker takes `high_priority` jobs before any `audio_analysis` job."""
+DIARIZING_WORKER_QUEUES = (HIGH_PRIORITY, HIGH_PRIORITY_DIARIZE, AUDIO_ANALYSIS, AUDIO_ANALYSIS_DIARIZE)
+"""A worker that can diarize takes those jobs too, high priority first: this is how it advertises that it can."""
+ALL_QUEUES = DIARIZING_WORKER_QUEUES
 
 Priority = Literal["normal", "high"]
-QueueName = Literal["high_priority", "audio_analysis", "background"]
+QueueName = Literal["high_priority", "audio_analysis", "high_priority_diarize", "audio_analysis_diarize", "background"]
 
 
-def queue_name_for(priority: Priority) -> QueueName:
+def queue_name_for(priority: Priority, diarize: bool = False) -> QueueName:
+    if diarize:
+        return HIGH_PRIORITY_DIARIZE if priority == "high" else AUDIO_ANALYSIS_DIARIZE
     return HIGH_PRIORITY if priority == "high" else AUDIO_ANALYSIS
+
+
+def worker_queues(diarizes: bool) -> tuple[str, ...]:
+    """The queues a worker consumes, in order."""
+    return DIARIZING_WORKER_QUEUES if diarizes else WORKER_QUEUES
 
 
 def get_queue(name: str, connection: Redis) -> Queue:
@@ -58,7 +71,7 @@ def check_capacity(settings: Settings) -> None:
     connection = get_redis(settings)
     try:
         with connection.pipeline(transaction=False) as pipe:
-            for name in WORKER_QUEUES:
+            for name in ALL_QUEUES:
                 pipe.llen(get_queue(name, connection).key)
             waiting = sum(pipe.execute())
     except RedisError:
@@ -67,6 +80,11 @@ def check_capacity(settings: Settings) -> None:
         raise ServiceUnavailable(
             "queue_full", f"{waiting} jobs are waiting; try again later.", retry_after_s=QUEUE_FULL_RETRY_AFTER_S
         )
+
+
+def workers_consuming(queue_name: str, settings: Settings) -> int:
+    """RQ workers alive now that take jobs from `queue_name`; raises RedisError when Redis cannot say."""
+    return sum(queue_name in worker.queue_names() for worker in Worker.all(connection=get_redis(settings)))
 
 
 def connected_workers(settings: Settings) -> int:

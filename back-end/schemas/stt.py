@@ -30,6 +30,7 @@ class SttOptions(BaseModel):
                     "languages": [{"code": "ko", "name": "korean"}, {"code": "en", "name": "english"}],
                     "translation": True,
                     "vad": True,
+                    "diarization": True,
                 }
             ]
         }
@@ -46,3 +47,5 @@ class SttOptions(BaseModel):
     """Whether `task=translate` (into English) is possible: the model is multilingual."""
     vad: bool
     """STT_VAD: whether silence is skipped when an upload does not say (`vad`)."""
+    diarization: bool = False
+    """Whether `diarize=true` would be served now: a live worker (in rollback mode, the API process) can diarize."""

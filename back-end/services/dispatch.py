@@ -49,6 +49,9 @@ def task_args(job: Job) -> TaskArgs:
         prompt=job.prompt,
         task="translate" if job.task == "translate" else "transcribe",
         vad=job.vad,
+        diarize=job.diarize,
+        min_speakers=job.min_speakers,
+        max_speakers=job.max_speakers,
     )
 
 

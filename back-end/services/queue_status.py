@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from db.job_repository import JobRepository
 from db.models import JobStatus
-from queueing.queues import WORKER_QUEUES
+from queueing.queues import ALL_QUEUES
 from schemas.job import job_error
 from schemas.ops import AdminJob, JobStats, QueueCounts, QueueStatus, WorkerInfo
 
@@ -19,7 +19,7 @@ from schemas.ops import AdminJob, JobStats, QueueCounts, QueueStatus, WorkerInfo
 def queue_status(session: Session, connection: Redis, settings: Settings) -> QueueStatus:
     return QueueStatus(
         use_rq_queue=settings.use_rq_queue,
-        queues={name: _counts(Queue(name, connection=connection)) for name in WORKER_QUEUES},
+        queues={name: _counts(Queue(name, connection=connection)) for name in ALL_QUEUES},
         workers=[_worker(w) for w in Worker.all(connection=connection)],
         stats=job_stats(session),
     )

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def run_again(job: Job, session: Session, settings: Settings, run_in_background: RunInBackground) -> Job:
     """Reset the row to queued and dispatch the job afresh (RQ or in-process, as USE_RQ_QUEUE says now)."""
     _forget_rq_job(job.id, settings)
-    queue_name = queue_name_for(job.priority) if settings.use_rq_queue else BACKGROUND  # type: ignore[arg-type]
+    queue_name = queue_name_for(job.priority, job.diarize) if settings.use_rq_queue else BACKGROUND  # type: ignore[arg-type]
     JobRepository(session).reset_to_queued(job, queue_name)
     session.commit()
     announce(job, "status", settings)

@@ -22,10 +22,11 @@ from db.job_repository import JobRepository
 from db.models import Job, JobStatus
 from queueing.queues import BACKGROUND, Priority, check_capacity, queue_name_for
 from schemas.job import JobAccepted, JobRead
+from services.diarization import require_diarization
 from services.dispatch import RunInBackground, hand_over
 from services.estimates import place_in_line
 from services.job_events import announce
-from services.transcription_options import check_language, check_prompt, check_task
+from services.transcription_options import check_language, check_prompt, check_speakers, check_task
 from storage import Storage, audio_key, get_storage
 from stt.engine import Task
 
@@ -52,17 +53,23 @@ def accept_upload(
     task: Task = "transcribe",
     vad: bool | None = None,
     callback_url: str | None = None,
+    diarize: bool = False,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
 ) -> JobAccepted:
     """`language` (Whisper's codes; None = detect), `prompt` and `task` are checked here and reach the engine as they
-    are; `vad` None means the deployment's STT_VAD."""
+    are; `vad` None means the deployment's STT_VAD; `diarize` needs someone who can (else 503)."""
     language, prompt, task = check_language(language, settings), check_prompt(prompt), check_task(task, settings)
+    min_speakers, max_speakers = check_speakers(diarize, min_speakers, max_speakers)
     callback_url = accept_callback_url(callback_url, settings.callback_allowed_hosts)  # SSRF: before anything is kept
     repository = JobRepository(session)
     if idempotency_key is not None and (earlier := _earlier_job(repository, principal, idempotency_key)):
         return _accepted(earlier, *place_in_line(earlier, repository, settings))
-    queue_name = queue_name_for(priority) if settings.use_rq_queue else BACKGROUND
+    queue_name = queue_name_for(priority, diarize) if settings.use_rq_queue else BACKGROUND
     if queue_name != BACKGROUND:
         check_capacity(settings)
+    if diarize:
+        require_diarization(queue_name, settings)
     audio_format, info = check_audio(source, size, settings)
     job_id = uuid.uuid4().hex
     storage = get_storage(settings)
@@ -85,6 +92,9 @@ def accept_upload(
                 prompt=prompt,
                 task=task,
                 vad=settings.stt_vad if vad is None else vad,
+                diarize=diarize,
+                min_speakers=min_speakers,
+                max_speakers=max_speakers,
                 callback_url=callback_url,
                 idempotency_key=idempotency_key,
                 progress=0,

@@ -40,11 +40,12 @@ from events.job_stream import publish
 from events.progress import ProgressReporter
 from queueing.connection import get_redis
 from schemas.analysis import AnalysisEvent, AnalysisResult, JobErrorBody
+from speakers import DiarizationUnavailable
 from storage import ObjectNotFound, storage_for_url
 from stt import ModelUnavailable
 from stt.engine import Task
 from tasks.cancellation import JobCanceled, raise_if_canceled
-from tasks.chunks import Chunk, merged, plan_chunks, transcribe_chunk
+from tasks.chunks import Chunk, ChunkTranscript, Speakers, merged, plan_chunks, transcribe_chunk
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ class TaskArgs:
     """`translate`: English, whatever was spoken."""
     vad: bool = True
     """Skip silence and noise (Silero VAD) before Whisper sees the audio."""
+    diarize: bool = False
+    """Tell who said what (speaker labels on segments and words)."""
+    min_speakers: int | None = None
+    max_speakers: int | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,9 +78,13 @@ class TaskArgs:
     def engine_options(self) -> dict[str, Any]:
         """What the engine's `transcribe` takes of them."""
         options = self.as_kwargs()
-        for name in ("job_id", "audio_url", "owner_id"):
+        for name in ("job_id", "audio_url", "owner_id", "diarize", "min_speakers", "max_speakers"):
             del options[name]
         return options
+
+    def speakers(self) -> Speakers | None:
+        """Diarization, when asked for."""
+        return Speakers(self.min_speakers, self.max_speakers) if self.diarize else None
 
 
 @dataclass(frozen=True)
@@ -166,33 +175,39 @@ def process_audio_analysis(
                 fan_out(chunks)
                 return None
             progress.total_s = chunks[0].total_s
-            result = transcribe_chunk(path, chunks[0], args.engine_options(), settings, progress, check)
+            transcript = transcribe_chunk(
+                path, chunks[0], args.engine_options(), args.speakers(), settings, progress, check
+            )
+        result = merged([transcript], chunks, args.speakers())
         progress.enter("delivering")
         report(attempt.event("completed", result=result))
     log.info("job %s transcribed: %.1f s of audio", args.job_id, result.duration, extra=context)
     return result
 
 
-def process_chunk(args: TaskArgs, chunk: Chunk, time_limit_s: float | None = None) -> AnalysisResult:
-    """One chunk of a long recording, transcribed in the recording's time (nothing reported: `finish_chunks` does)."""
+def process_chunk(args: TaskArgs, chunk: Chunk, time_limit_s: float | None = None) -> ChunkTranscript:
+    """One chunk of a long recording, transcribed (and diarized, if asked) in the recording's time; nothing
+    reported: `finish_chunks` does."""
     settings = get_settings()
     with typed_failures():
         check = stop_check(args.job_id, time_limit_s)
         check()
         progress = _progress(args.job_id, chunk.total_s, chunk)
         with fetched(args, settings, progress) as path:
-            result = transcribe_chunk(path, chunk, args.engine_options(), settings, progress, check)
+            transcript = transcribe_chunk(
+                path, chunk, args.engine_options(), args.speakers(), settings, progress, check
+            )
     log.info("job %s: chunk %s (%.0f-%.0f s) transcribed", args.job_id, chunk.index, chunk.start_s, chunk.end_s)
-    return result
+    return transcript
 
 
 def finish_chunks(
-    args: TaskArgs, attempt: Attempt, report: Report, chunks: list[Chunk], results: list[AnalysisResult]
+    args: TaskArgs, attempt: Attempt, report: Report, chunks: list[Chunk], transcripts: list[ChunkTranscript]
 ) -> AnalysisResult:
     """The chunks' transcripts merged into the job's, reported `completed`."""
     with typed_failures():
         _progress(args.job_id, chunks[0].total_s, chunks[-1]).enter("delivering")
-        result = merged(results, chunks)
+        result = merged(transcripts, chunks, args.speakers())
         report(attempt.event("completed", result=result))
     log.info("job %s transcribed: %.1f s of audio in %s chunks", args.job_id, result.duration, len(chunks))
     return result
@@ -254,4 +269,6 @@ def classify(exc: Exception) -> TaskFailure:
         return PermanentFailure("audio_missing", "The uploaded audio is no longer in storage.")
     if isinstance(exc, ModelUnavailable):  # in the API process: a worker would not have started
         return PermanentFailure("model_unavailable", str(exc))
+    if isinstance(exc, DiarizationUnavailable):  # in the API process: no worker without it takes such a job
+        return PermanentFailure("diarization_unavailable", str(exc))
     return TransientFailure("processing_failed", f"Transcription failed: {type(exc).__name__}")

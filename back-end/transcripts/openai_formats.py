@@ -1,7 +1,8 @@
-"""A result in the shapes of OpenAI's transcription API: json, text, srt, vtt and verbose_json.
+"""A result in the shapes of OpenAI's transcription API: json, text, srt, vtt, verbose_json and diarized_json.
 
-text, srt and vtt are this project's own renderings (`transcripts.formats`). verbose_json fills what a result holds
-(times, text, words, language, duration) and documents the rest in `schemas.openai_audio`.
+text, srt and vtt are this project's own renderings (`transcripts.formats`, which shows speakers when the result has
+them). verbose_json fills what a result holds (times, text, words, language, duration) and documents the rest in
+`schemas.openai_audio`; diarized_json is the segments with their speakers.
 """
 
 import math
@@ -9,6 +10,8 @@ import zlib
 
 from schemas.analysis import AnalysisResult
 from schemas.openai_audio import (
+    DiarizedSegment,
+    DiarizedTranscription,
     DurationUsage,
     Granularity,
     OpenAiFormat,
@@ -26,10 +29,15 @@ OPENAI_MEDIA_TYPES: dict[OpenAiFormat, str] = {
     "text": MEDIA_TYPES["txt"],
     "srt": MEDIA_TYPES["srt"],
     "vtt": MEDIA_TYPES["vtt"],
+    "diarized_json": MEDIA_TYPES["json"],
 }
 
 FRAMES_PER_SECOND = 100
 """Whisper's `seek` unit: 10 ms mel frames."""
+
+NO_SPEAKER = "unknown"
+"""diarized_json's `speaker` (which OpenAI requires) of a segment without one: diarization did not attribute it, or
+the job was not diarized (an Idempotency-Key answering with an earlier job that did not ask for it)."""
 
 
 def render_openai(
@@ -40,6 +48,8 @@ def render_openai(
         body = transcription(result).model_dump_json()
     elif fmt == "verbose_json":
         body = verbose_transcription(result, granularities).model_dump_json(exclude_none=True)
+    elif fmt == "diarized_json":
+        body = diarized_transcription(result).model_dump_json()
     else:
         body = render(result, "txt" if fmt == "text" else fmt)
     return body, OPENAI_MEDIA_TYPES[fmt]
@@ -81,6 +91,17 @@ def verbose_transcription(result: AnalysisResult, granularities: frozenset[Granu
         words=words if "word" in granularities else None,
         usage=usage(result),
     )
+
+
+def diarized_transcription(result: AnalysisResult) -> DiarizedTranscription:
+    """Every segment, numbered `seg_0`, … as in the result, with its speaker."""
+    segments = [
+        DiarizedSegment(
+            id=f"seg_{number}", start=s.start, end=s.end, text=s.text.strip(), speaker=s.speaker or NO_SPEAKER
+        )
+        for number, s in enumerate(result.segments)
+    ]
+    return DiarizedTranscription(duration=result.duration, text=result.text, segments=segments, usage=usage(result))
 
 
 def usage(result: AnalysisResult) -> DurationUsage:

@@ -1,11 +1,12 @@
 "use strict";
 
-// The upload page: token, the server's speech-to-text options, uploads, live job rows over Server-Sent Events.
-// No dependencies.
+// The upload page: token, the server's speech-to-text options, uploads, live job rows over Server-Sent Events,
+// and a diarized result as speaker turns whose speakers the person may rename (on this page only). No dependencies.
 
 const TOKEN_KEY = "access_token";
 
-let sttOptions = null; // GET /api/stt once a token is set: {model, english_only, languages, translation, vad}
+// GET /api/stt once a token is set: {model, english_only, languages, translation, vad, diarization}
+let sttOptions = null;
 
 window.progressLatencies = []; // seconds from the worker emitting a progress event to this page receiving it
 
@@ -72,6 +73,89 @@ function capitalised(text) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
 
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_) {
+    // no clipboard API here (or no permission): the older way, through a selection
+    const area = el("textarea", { class: "visually-hidden", readonly: "" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const copied = document.execCommand("copy");
+    area.remove();
+    return copied;
+  }
+}
+
+function saveFile(text, type, filename) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = el("a", { href: url, download: filename, hidden: "" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+// ---- speakers (a diarized result) ------------------------------------------------------------------------
+
+// One colour per speaker, in the order they first speak; each readable on the transcript's background (contrast
+// of at least 4.5:1). The eleventh speaker takes the first colour again.
+const SPEAKER_COLORS = [
+  "#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#0a7b83", "#9a6700", "#cf222e", "#4d5ba8", "#6e5a4a",
+];
+const MAX_NAME_LENGTH = 60;
+
+function oneLine(text) {
+  // As the server writes a name or a cue: no line breaks, no "-->" (either would break an SRT or WebVTT cue).
+  return text.replace(/-->/g, "->").split(/\s+/).filter(Boolean).join(" ");
+}
+
+// The turns of a result (consecutive segments with words, of one speaker), grouped as the server's plain text
+// groups them; null when no segment has a speaker, that is, the result was not diarized.
+function speakerTurns(result) {
+  const segments = (result && result.segments) || [];
+  if (!segments.some((segment) => segment.speaker)) return null;
+  const turns = [];
+  for (const segment of segments) {
+    const text = (segment.text || "").split(/\s+/).filter(Boolean).join(" ");
+    if (!text) continue;
+    const speaker = segment.speaker || null;
+    const last = turns[turns.length - 1];
+    if (last && last.speaker === speaker) last.text += ` ${text}`;
+    else turns.push({ speaker, text });
+  }
+  return turns;
+}
+
+function speakerOrder(result, turns) {
+  const order = Array.isArray(result.speakers) ? [...result.speakers] : [];
+  for (const turn of turns) if (turn.speaker && !order.includes(turn.speaker)) order.push(turn.speaker);
+  return order;
+}
+
+function regExpEscaped(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function vttEscaped(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// The server's transcript in `format` with the speakers in `names` (label -> name) renamed, only where the format
+// names a speaker: a WebVTT voice tag, an SRT cue's first words, a plain-text paragraph's first words.
+function renamedTranscript(text, format, names) {
+  const labels = Object.keys(names);
+  if (!labels.length) return text;
+  const label = `(${labels.map(regExpEscaped).join("|")})`;
+  if (format === "vtt") {
+    return text.replace(new RegExp(`<v ${label}>`, "g"), (_, l) => `<v ${vttEscaped(oneLine(names[l]))}>`);
+  }
+  const start = format === "srt" ? "(--> \\d\\d:\\d\\d:\\d\\d,\\d{3}\\n)" : "(^|\\n\\n)";
+  return text.replace(new RegExp(`${start}${label}: `, "g"), (_, before, l) => `${before}${oneLine(names[l])}: `);
+}
+
 // ---- the server's speech-to-text options -----------------------------------------------------------------
 
 function languageName(code) {
@@ -111,12 +195,31 @@ function showSttOptions(options) {
   if (!options.translation) translate.checked = false;
   document.getElementById("vad").checked = options.vad;
 
+  const diarize = document.getElementById("diarize");
+  const diarization = options.diarization === true; // a server from before diarization does not say
+  diarize.disabled = !diarization;
+  if (!diarization) diarize.checked = false;
+  document.getElementById("diarize-option").title = diarization
+    ? "Label who speaks when (SPEAKER_1, SPEAKER_2, …); you can rename them once it is done"
+    : "This server cannot tell speakers apart";
+  showSpeakerCounts();
+
   const kind = options.english_only ? "English only" : "multilingual";
   document.getElementById("stt-state").textContent = `Model: ${options.model} (${kind})`;
 }
 
+function showSpeakerCounts() {
+  const diarize = document.getElementById("diarize");
+  document.getElementById("speaker-counts").hidden = !diarize.checked || diarize.disabled;
+}
+
+function setUpSpeakerOptions() {
+  document.getElementById("diarize").addEventListener("change", showSpeakerCounts);
+}
+
 function uploadChoices() {
   const translate = document.getElementById("translate");
+  const diarize = document.getElementById("diarize");
   return {
     priority: document.getElementById("priority").value,
     wordTimestamps: document.getElementById("word-timestamps").checked,
@@ -124,6 +227,9 @@ function uploadChoices() {
     task: translate.checked && !translate.disabled ? "translate" : "transcribe",
     // Until the server's options are known, its STT_VAD decides: the box may not show it yet.
     vad: sttOptions ? document.getElementById("vad").checked : null,
+    diarize: diarize.checked && !diarize.disabled,
+    minSpeakers: document.getElementById("min-speakers").value.trim(), // "" (any) unless a number was typed
+    maxSpeakers: document.getElementById("max-speakers").value.trim(),
   };
 }
 
@@ -137,6 +243,8 @@ class JobRow {
     this.upload = new AbortController();
     this.finished = false;
     this.reopenAttempts = 0;
+    this.turns = null; // a diarized result's turns, once it has come
+    this.names = {}; // speaker label -> the name given on this page
 
     this.row = el("li", { class: "job", "data-testid": "job-row", "data-state": "uploading" });
     const head = el("div", { class: "job-head" });
@@ -185,6 +293,11 @@ class JobRow {
     form.append("task", choices.task);
     if (choices.language) form.append("language", choices.language);
     if (choices.vad !== null) form.append("vad", choices.vad ? "true" : "false");
+    if (choices.diarize) {
+      form.append("diarize", "true");
+      if (choices.minSpeakers) form.append("min_speakers", choices.minSpeakers);
+      if (choices.maxSpeakers) form.append("max_speakers", choices.maxSpeakers);
+    }
     let response;
     try {
       response = await fetch("/api/audio", {
@@ -273,7 +386,9 @@ class JobRow {
     this.setState("completed", "completed");
     const text = body.result && body.result.text ? body.result.text.trim() : "";
     if (body.result) this.showMeta(body.result);
-    this.transcript.textContent = text || "(no speech found)";
+    const turns = body.result ? speakerTurns(body.result) : null;
+    if (turns && turns.length) this.showTurns(body.result, turns);
+    else this.transcript.textContent = text || "(no speech found)";
     this.transcript.hidden = false;
     this.downloads.replaceChildren(el("span", {}, "Download: "));
     for (const format of ["txt", "srt", "vtt"]) {
@@ -282,9 +397,126 @@ class JobRow {
         download: `${this.file.name.replace(/\.[^.]*$/, "")}.${format}`,
         "data-testid": `download-${format}`,
       }, format.toUpperCase());
+      if (this.turns) link.addEventListener("click", (event) => this.downloadRenamed(event, format));
       this.downloads.append(link, " ");
     }
+    if (this.turns) this.downloads.append(this.copyButton());
     this.downloads.hidden = false;
+  }
+
+  // ---- a diarized result: turns, speakers to rename (on this page only), copies and downloads with the names
+
+  showTurns(result, turns) {
+    this.turns = turns;
+    const order = speakerOrder(result, turns);
+    const view = el("div", { class: "job-transcript job-turns", "data-testid": "job-transcript" });
+    for (const turn of turns) {
+      const paragraph = el("p", { class: "turn", "data-testid": "job-turn" });
+      if (turn.speaker) {
+        paragraph.dataset.speaker = turn.speaker;
+        const color = SPEAKER_COLORS[order.indexOf(turn.speaker) % SPEAKER_COLORS.length];
+        paragraph.style.setProperty("--speaker-color", color);
+        paragraph.append(this.speakerLabel(turn.speaker), ": ");
+      }
+      paragraph.append(el("span", { class: "turn-text" }, turn.text));
+      view.append(paragraph);
+    }
+    this.transcript.replaceWith(view);
+    this.transcript = view;
+  }
+
+  nameOf(speaker) {
+    return this.names[speaker] || speaker;
+  }
+
+  speakerLabel(speaker) {
+    const attributes = { type: "button", class: "speaker", "data-testid": "speaker-label" };
+    const label = el("button", attributes, this.nameOf(speaker));
+    label.dataset.speaker = speaker;
+    label.title = "Rename this speaker";
+    label.addEventListener("click", () => this.editName(label));
+    return label;
+  }
+
+  editName(label) {
+    const speaker = label.dataset.speaker;
+    const input = el("input", {
+      type: "text",
+      class: "speaker-name",
+      "data-testid": "speaker-input",
+      maxlength: String(MAX_NAME_LENGTH),
+      "aria-label": `Name for ${speaker}`,
+    });
+    input.value = this.nameOf(speaker);
+    let done = false;
+    const finish = (save, refocus) => {
+      if (done) return; // removing the focused input blurs it: once is enough
+      done = true;
+      if (save) this.rename(speaker, input.value);
+      label.textContent = this.nameOf(speaker);
+      input.replaceWith(label);
+      if (refocus) label.focus();
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === "Escape") {
+        event.preventDefault();
+        finish(event.key === "Enter", true);
+      }
+    });
+    input.addEventListener("blur", () => finish(true, false));
+    label.replaceWith(input);
+    input.focus();
+    input.select();
+  }
+
+  rename(speaker, value) {
+    // An empty name gives the speaker its label back.
+    const name = oneLine(value).slice(0, MAX_NAME_LENGTH);
+    if (name && name !== speaker) this.names[speaker] = name;
+    else delete this.names[speaker];
+    for (const label of this.transcript.querySelectorAll(".speaker")) {
+      if (label.dataset.speaker === speaker) label.textContent = this.nameOf(speaker);
+    }
+  }
+
+  speakerText() {
+    // The server's plain text, with the names given here: one "name: text" paragraph per turn.
+    const paragraphs = this.turns.map((turn) =>
+      turn.speaker ? `${oneLine(this.nameOf(turn.speaker))}: ${turn.text}` : turn.text,
+    );
+    return `${paragraphs.join("\n\n")}\n`;
+  }
+
+  copyButton() {
+    const button = el("button", { type: "button", class: "copy", "data-testid": "copy-transcript" }, "Copy text");
+    button.addEventListener("click", async () => {
+      const copied = await copyText(this.speakerText());
+      button.textContent = copied ? "Copied" : "Could not copy";
+      setTimeout(() => {
+        button.textContent = "Copy text";
+      }, 1500);
+    });
+    return button;
+  }
+
+  async downloadRenamed(event, format) {
+    // Nothing renamed: the link downloads the server's file as it is. Else the page fetches it, renames, saves.
+    if (!Object.keys(this.names).length) return;
+    event.preventDefault();
+    const link = event.currentTarget;
+    let response;
+    try {
+      response = await fetch(link.getAttribute("href"), { headers: authHeaders() });
+    } catch (_) {
+      this.status.textContent = "Could not reach the server for the download.";
+      return;
+    }
+    if (!response.ok) {
+      this.status.textContent = await errorMessage(response);
+      return;
+    }
+    const text = renamedTranscript(await response.text(), format, this.names);
+    saveFile(text, response.headers.get("content-type") || "text/plain", link.getAttribute("download"));
   }
 
   showMeta(result) {
@@ -301,6 +533,10 @@ class JobRow {
     if (result.engine && result.engine.task === "translate") language += ", translated to English";
     const parts = [el("span", { "data-testid": "job-language" }, `Language: ${language}`)];
     if (result.model) parts.push(" · ", el("span", { "data-testid": "job-model" }, `Model: ${result.model}`));
+    if (Array.isArray(result.speakers)) {
+      const count = `Speakers: ${result.speakers.length}`;
+      parts.push(" · ", el("span", { "data-testid": "job-speakers" }, `${count} (click a name to rename)`));
+    }
     this.meta.replaceChildren(...parts);
     this.meta.hidden = false;
   }
@@ -387,3 +623,4 @@ function setUpFiles() {
 
 setUpToken();
 setUpFiles();
+setUpSpeakerOptions();

@@ -39,7 +39,7 @@ from tasks.audio_analysis import (
     process_chunk,
 )
 from tasks.cancellation import JobCanceled, mark_canceled
-from tasks.chunks import Chunk
+from tasks.chunks import Chunk, ChunkTranscript
 from tasks.result_delivery import schedule_delivery
 
 log = logging.getLogger(__name__)
@@ -163,12 +163,14 @@ def part_ids(connection: Redis, job_id: str) -> list[str]:
     return [raw.decode() for raw in connection.lrange(parts_key(job_id), 0, -1)]  # type: ignore[union-attr]
 
 
-def _part_result(connection: Redis, rq_job_id: str) -> AnalysisResult:
+def _part_result(connection: Redis, rq_job_id: str) -> ChunkTranscript:
     job = Job.fetch(rq_job_id, connection=connection)
     value = job.return_value()
     if value is None:  # RQ no longer has it (expired, or Redis lost it): the reconciler runs the job again
         raise TransientFailure("chunk_lost", f"The transcript of {rq_job_id} is no longer in the queue.")
-    return AnalysisResult.model_validate(value)
+    if "result" not in value:  # a chunk transcribed by the previous release, which kept the bare result
+        return ChunkTranscript(result=AnalysisResult.model_validate(value))
+    return ChunkTranscript.model_validate(value)
 
 
 def _seconds(result: AnalysisResult | None) -> float | None:

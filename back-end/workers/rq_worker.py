@@ -1,6 +1,7 @@
 """The RQ worker of an STT server: `python workers/rq_worker.py` (start_worker.sh starts WORKER_COUNT of them).
 
-It consumes `high_priority` before `audio_analysis`, runs RQ's scheduler (retry intervals need it) and loads the
+It consumes `high_priority` before `audio_analysis` (and, when it can diarize, the diarization queues after each:
+that is how it tells the API it can), runs RQ's scheduler (retry intervals need it) and loads the
 Whisper model once, before its first job. Jobs run in this process (a `SimpleWorker`): CTranslate2 models hang
 in a forked child, so forking a work-horse per job would mean loading the model per job. SIGTERM lets the
 current job finish, then the worker exits.
@@ -25,7 +26,8 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from queueing.connection import get_worker_redis
 from queueing.metrics import count_in_redis
-from queueing.queues import WORKER_QUEUES, get_queue
+from queueing.queues import get_queue, worker_queues
+from speakers import DiarizationUnavailable, diarization_installed, diarizes_here, get_diarizer
 from stt import ModelUnavailable, get_engine
 from tasks.cancellation import request_stop
 from workers.rq_job import SttJob
@@ -78,7 +80,7 @@ class SttWorker(SimpleWorker):
 
 def build_worker(settings: Settings) -> SttWorker:
     connection = get_worker_redis(settings)
-    queues = [get_queue(name, connection) for name in WORKER_QUEUES]
+    queues = [get_queue(name, connection) for name in worker_queues(diarizes_here(settings))]
     # RQ lists a queue (rq-dashboard, `rq info`) only once something was enqueued on it: list ours from the start.
     connection.sadd(Queue.redis_queues_keys, *(queue.key for queue in queues))
     return SttWorker(
@@ -97,6 +99,10 @@ def warm_up(settings: Settings) -> None:
     from audio.decode import STT_SAMPLE_RATE
 
     get_engine(settings).transcribe(np.zeros(STT_SAMPLE_RATE, dtype=np.float32), vad=settings.stt_vad)
+    if settings.diarization == "on" and not diarization_installed():
+        raise DiarizationUnavailable("DIARIZATION=on, but speaker diarization is not installed (make diarization).")
+    if diarizes_here(settings):
+        get_diarizer(settings).diarize(np.zeros(STT_SAMPLE_RATE, dtype=np.float32))
 
 
 def main() -> int:
@@ -105,12 +111,16 @@ def main() -> int:
     os.nice(settings.worker_nice)  # before the model starts its threads: they inherit it
     try:
         warm_up(settings)
-    except (ModelUnavailable, ValueError) as refusal:  # a setting names no model or language this machine has
+    except (
+        ModelUnavailable,
+        DiarizationUnavailable,
+        ValueError,
+    ) as refusal:  # a setting names no model or language this machine has
         log.error("worker %s cannot start: %s", settings.worker_id, refusal)
         return 2
     worker = build_worker(settings)
     count_in_redis(worker.connection, "model_loads")
-    log.info("worker %s consuming %s", worker.name, ", ".join(WORKER_QUEUES))
+    log.info("worker %s consuming %s", worker.name, ", ".join(worker.queue_names()))
     worker.work(with_scheduler=True, logging_level="INFO")
     return 0
 

@@ -257,3 +257,91 @@ def test_a_text_file_named_wav_shows_the_api_message_and_no_progress(
         expect(row.get_by_test_id("job-cancel")).to_be_hidden()
         assert not session.errors, session.errors
         assert not session.foreign, session.foreign
+
+
+def test_a_diarized_upload_shows_speaker_turns_to_rename_copy_and_download(stack: Stack, browser: Browser) -> None:
+    api = stack.api(USE_RQ_QUEUE="false", DIARIZATION="on")  # the API process diarizes (`make diarization`)
+    OUTPUT.mkdir(exist_ok=True)
+    screenshot = OUTPUT / "upload-page-speakers.png"
+    screenshot.unlink(missing_ok=True)
+
+    with upload_page(browser, api) as session:
+        page = session.page
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=api.base_url)
+        expect(page.locator("#diarize")).to_be_enabled()  # GET /api/stt says diarization: true
+        expect(page.locator("#speaker-counts")).to_be_hidden()
+        page.check("#diarize")
+        expect(page.locator("#speaker-counts")).to_be_visible()
+        page.fill("#min-speakers", "2")
+        page.fill("#max-speakers", "2")
+        page.set_input_files("#files", clip("dialogue_2v_1min"))
+        row = page.get_by_test_id("job-row")
+        try:
+            # about a minute of two voices, transcribed and diarized in the API process
+            expect(row).to_have_attribute("data-state", "completed", timeout=2 * PAGE_DEADLINE_MS)
+        finally:
+            page.screenshot(path=screenshot, full_page=True)
+        result = api.job(str(row.get_attribute("data-job-id")))["result"]
+        assert result["speakers"] == ["SPEAKER_1", "SPEAKER_2"]
+        expect(row.get_by_test_id("job-speakers")).to_have_text("Speakers: 2 (click a name to rename)")
+
+        # One paragraph per turn, each led by its speaker's label in the speaker's own colour.
+        turns = row.get_by_test_id("job-turn")
+        assert turns.count() >= 2
+        expect(turns.first.get_by_test_id("speaker-label")).to_have_text("SPEAKER_1")
+        labels = row.get_by_test_id("speaker-label")
+        colours = {
+            str(label.text_content()): label.evaluate("label => getComputedStyle(label).color")
+            for label in labels.all()
+        }
+        assert set(colours) == {"SPEAKER_1", "SPEAKER_2"}
+        assert colours["SPEAKER_1"] != colours["SPEAKER_2"]
+        first_speaker = row.locator('[data-testid="speaker-label"][data-speaker="SPEAKER_1"]')
+        second_speaker = row.locator('[data-testid="speaker-label"][data-speaker="SPEAKER_2"]')
+        firsts, seconds = first_speaker.count(), second_speaker.count()
+
+        # Renaming: click a label, type, Enter; every turn of that speaker changes. An empty name gives the label back.
+        first_speaker.first.click()
+        name_input = row.get_by_test_id("speaker-input")
+        expect(name_input).to_be_focused()
+        name_input.fill("Alex")
+        name_input.press("Enter")
+        expect(first_speaker).to_have_text(["Alex"] * firsts)
+        second_speaker.last.click()
+        row.get_by_test_id("speaker-input").fill("Sam")
+        row.get_by_test_id("speaker-input").press("Escape")  # canceled
+        expect(second_speaker).to_have_text(["SPEAKER_2"] * seconds)
+        second_speaker.first.click()
+        row.get_by_test_id("speaker-input").fill("Sam")
+        row.get_by_test_id("speaker-input").press("Enter")
+        expect(second_speaker).to_have_text(["Sam"] * seconds)
+        second_speaker.first.click()
+        row.get_by_test_id("speaker-input").fill("  ")
+        row.get_by_test_id("speaker-input").press("Enter")
+        expect(second_speaker).to_have_text(["SPEAKER_2"] * seconds)
+        shown = row.get_by_test_id("job-transcript").text_content() or ""
+        assert shown.startswith("Alex: ")
+        assert "SPEAKER_1" not in shown
+
+        # What the page copies and downloads carries the names; the server's own files do not change.
+        links = {f: str(row.get_by_test_id(f"download-{f}").get_attribute("href")) for f in ("txt", "srt", "vtt")}
+        served = {f: page.request.get(href).text() for f, href in links.items()}
+        assert served["txt"].startswith("SPEAKER_1: ")
+        row.get_by_test_id("copy-transcript").click()
+        expect(row.get_by_test_id("copy-transcript")).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        renamed_txt = re.sub(r"(^|\n\n)SPEAKER_1: ", r"\1Alex: ", served["txt"])
+        assert copied == renamed_txt
+        downloaded: dict[str, str] = {}
+        for fmt in links:
+            with page.expect_download() as download:
+                row.get_by_test_id(f"download-{fmt}").click()
+            downloaded[fmt] = Path(download.value.path()).read_text(encoding="utf-8")
+        assert downloaded["txt"] == renamed_txt
+        assert downloaded["srt"] == re.sub(r"(--> \S+\n)SPEAKER_1: ", r"\1Alex: ", served["srt"])
+        assert_valid_srt(downloaded["srt"])
+        assert downloaded["vtt"] == served["vtt"].replace("<v SPEAKER_1>", "<v Alex>")
+        assert "<v SPEAKER_2>" in downloaded["vtt"]
+        assert page.request.get(links["txt"]).text() == served["txt"]
+        assert not session.errors, session.errors
+        assert not session.foreign, session.foreign

@@ -1,6 +1,6 @@
 """The layers of back-end/ only import downwards (the contract in pyproject.toml, checked with import-linter):
-api -> services -> callbacks -> workers -> tasks -> results -> transcripts -> stt -> storage -> schemas -> events
--> db -> queueing -> audio -> core."""
+api -> services -> callbacks -> workers -> tasks -> results -> transcripts -> stt | speakers -> storage -> schemas
+-> events -> db -> queueing -> audio -> core."""
 
 import sys
 from pathlib import Path

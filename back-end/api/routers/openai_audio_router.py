@@ -14,6 +14,12 @@ translation is a job with Whisper's task `translate` and a detected language (tr
 - `temperature` (0-1) is accepted and not used: the engine decodes at 0 with Whisper's fallback schedule.
 - `timestamp_granularities[]=word` needs `verbose_json` (OpenAI's rule) and turns on word timestamps.
 - `stream=true` is refused (400 `stream_unsupported`): an OpenAI client would wait for SSE transcript deltas.
+- `response_format=diarized_json` (transcriptions) turns diarization on: the segments come with their speakers,
+  labelled `SPEAKER_1`, `SPEAKER_2`, … (OpenAI's own are `A`, `B`, …; its `known_speaker_names[]` is not
+  supported), 503 `diarization_unavailable` when no live worker can diarize. Translations have no diarized
+  format, at OpenAI as here: 400 `unsupported_response_format`.
+- `chunking_strategy` (`auto`, or `server_vad` with its settings) is accepted and not used: long recordings are
+  cut in pauses as CHUNK_ABOVE_S says, and silence is skipped as STT_VAD says, whatever it asks.
 - A failed job answers in OpenAI's error shape: 400 for audio that cannot be decoded, 500 otherwise, and 409 for a
   job canceled meanwhile, each with `x-should-retry: false` (the job's own retries have run; a client retry would
   only upload it again).
@@ -40,6 +46,7 @@ from events.job_wait import wait_until_ended
 from schemas.analysis import AnalysisResult
 from schemas.job import JobAccepted
 from schemas.openai_audio import (
+    DiarizedTranscription,
     Granularity,
     OpenAiErrorBody,
     OpenAiFormat,
@@ -79,7 +86,7 @@ def _errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "model": Transcription | VerboseTranscription,
+        "model": Transcription | VerboseTranscription | DiarizedTranscription,
         "description": "The transcript (a translation's is English), in `response_format`",
         "content": {
             "text/plain": {"schema": {"type": "string"}},
@@ -100,6 +107,10 @@ PromptField = Annotated[
     Form(description="Whisper's initial prompt: spelling, names, style (in English for a translation)"),
 ]
 TemperatureField = Annotated[float, Form(ge=0, le=1, description="Accepted, not used: decoding starts at 0")]
+ChunkingStrategyField = Annotated[
+    str | None,
+    Form(description="Accepted, not used: long recordings are cut in pauses (CHUNK_ABOVE_S), silence as STT_VAD says"),
+]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", description="Same key, same user, within 24 h: the same job")
 ]
@@ -110,7 +121,10 @@ IdempotencyKey = Annotated[
     response_class=Response,
     responses=_RESPONSES,
     dependencies=[Depends(enforce_upload_rate)],
-    description="Whisper's task `transcribe`: the text in the spoken language. Silence is skipped as STT_VAD says.",
+    description=(
+        "Whisper's task `transcribe`: the text in the spoken language. Silence is skipped as STT_VAD says. "
+        "`response_format=diarized_json` also tells the speakers apart (`SPEAKER_1`, … in the order they first speak)."
+    ),
 )
 async def create_transcription(
     request: Request,
@@ -127,6 +141,7 @@ async def create_transcription(
         Form(alias="timestamp_granularities[]", description="segment (the default) and/or word (verbose_json only)"),
     ] = None,
     stream: Annotated[bool, Form(description="Not supported: follow /api/jobs/{id}/events instead")] = False,
+    chunking_strategy: ChunkingStrategyField = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     if stream:
@@ -143,7 +158,16 @@ async def create_transcription(
             "timestamp_granularities[]=word needs response_format=verbose_json.",
             param="timestamp_granularities",
         )
-    asked = OpenAiJob(file, model, prompt, idempotency_key, "transcribe", language, "word" in granularities)
+    asked = OpenAiJob(
+        file,
+        model,
+        prompt,
+        idempotency_key,
+        "transcribe",
+        language,
+        "word" in granularities,
+        diarize=response_format == "diarized_json",
+    )
     return await run_and_answer(asked, response_format, granularities, request, user, settings)
 
 
@@ -169,6 +193,12 @@ async def create_translation(
     temperature: TemperatureField = 0.0,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    if response_format == "diarized_json":
+        raise BadRequest(
+            "unsupported_response_format",
+            "A translation has no diarized_json (nor has it at OpenAI): ask /v1/audio/transcriptions for speakers.",
+            param="response_format",
+        )
     asked = OpenAiJob(file, model, prompt, idempotency_key, "translate")
     return await run_and_answer(asked, response_format, frozenset(), request, user, settings)
 
@@ -217,6 +247,8 @@ class OpenAiJob:
     task: Task
     language: str | None = None
     word_timestamps: bool = False
+    diarize: bool = False
+    """Tell the speakers apart: asked by `response_format=diarized_json`."""
 
 
 async def run_and_answer(
@@ -284,6 +316,7 @@ def _accept(file: UploadFile, asked: OpenAiJob, user: Principal, settings: Setti
             language=asked.language,
             prompt=asked.prompt,
             task=asked.task,
+            diarize=asked.diarize,
         )
 
 

@@ -45,6 +45,11 @@ def create_audio_job(
     callback_url: Annotated[
         str | None, Form(description="http(s) URL that gets the status body, signed, when the job completes or fails")
     ] = None,
+    diarize: Annotated[
+        bool, Form(description="Tell who said what: a speaker on every segment and word (503 if no worker can)")
+    ] = False,
+    min_speakers: Annotated[int | None, Form(description="With diarize: at least this many speakers (1-15)")] = None,
+    max_speakers: Annotated[int | None, Form(description="With diarize: at most this many speakers (1-15)")] = None,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", description="Same key, same user, within 24 h: the same job")
     ] = None,
@@ -67,4 +72,7 @@ def create_audio_job(
         task=task,
         vad=vad,
         callback_url=callback_url,
+        diarize=diarize,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
     )

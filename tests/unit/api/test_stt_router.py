@@ -1,9 +1,12 @@
 """`GET /api/stt`: the served model and the choices an upload has, as STT_MODEL, STT_LANGUAGES and STT_VAD set them."""
 
+import fakeredis
 import pytest
 from fastapi.testclient import TestClient
+from rq import Queue, Worker
 
 from core.settings import get_settings
+from queueing.queues import worker_queues
 from stt.languages import LANGUAGES
 from tests.conftest import bearer
 
@@ -24,7 +27,7 @@ def test_the_default_is_base_with_every_language_by_name_translation_and_vad(
     body = stt_options(client, monkeypatch)
 
     languages = body.pop("languages")
-    assert body == {"model": "base", "english_only": False, "translation": True, "vad": True}
+    assert body == {"model": "base", "english_only": False, "translation": True, "vad": True, "diarization": False}
     assert isinstance(languages, list)
     assert len(languages) == len(LANGUAGES)
     names = [language["name"] for language in languages]
@@ -56,6 +59,7 @@ def test_an_english_only_model_offers_english_and_no_translation(
         "languages": [{"code": "en", "name": "english"}],
         "translation": False,
         "vad": True,
+        "diarization": False,
     }
 
 
@@ -64,3 +68,13 @@ def test_it_needs_a_token(client: TestClient) -> None:
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "missing_token"
+
+
+def test_diarization_is_offered_while_a_live_worker_can_do_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, fake_redis: fakeredis.FakeRedis
+) -> None:
+    assert stt_options(client, monkeypatch)["diarization"] is False
+    queues = [Queue(name, connection=fake_redis) for name in worker_queues(diarizes=True)]
+    Worker(queues, connection=fake_redis, name="stt-diarizer").register_birth()
+
+    assert stt_options(client, monkeypatch)["diarization"] is True

@@ -10,12 +10,13 @@ import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from rq import Queue
+from rq import Queue, Worker
 
 from core.settings import get_settings
 from db.engine import open_session
 from db.models import Job
 from queueing.embedded_redis import free_port
+from queueing.queues import worker_queues
 from tasks.audio_analysis import TaskArgs
 from tests.conftest import SAMPLES, bearer
 from tests.unit.api.helpers import WAV, job_rows, stored_files, upload
@@ -286,3 +287,56 @@ def test_stored_keys_never_come_from_the_client_file_name(client: TestClient, ap
     assert stored.is_relative_to(app_env / "storage" / "audio")
     assert "passwd" not in str(stored)
     assert stored.name.startswith(response.json()["job_id"])
+
+
+def diarizing_worker(connection: fakeredis.FakeRedis) -> None:
+    """A live worker that consumes the diarization queues, as one with the optional install does."""
+    queues = [Queue(name, connection=connection) for name in worker_queues(diarizes=True)]
+    Worker(queues, connection=connection, name="stt-diarizer").register_birth()
+
+
+def test_diarize_goes_to_the_diarization_queue_with_its_speaker_bounds(
+    client: TestClient, fake_redis: fakeredis.FakeRedis
+) -> None:
+    diarizing_worker(fake_redis)
+
+    normal = upload(client, diarize="true", min_speakers="2", max_speakers="3").json()
+    urgent = upload(client, diarize="true", priority="high").json()
+
+    assert (normal["queue"], urgent["queue"]) == ("audio_analysis_diarize", "high_priority_diarize")
+    rq_job = Queue("audio_analysis_diarize", connection=fake_redis).fetch_job(normal["job_id"])
+    assert rq_job is not None
+    assert (rq_job.kwargs["diarize"], rq_job.kwargs["min_speakers"], rq_job.kwargs["max_speakers"]) == (True, 2, 3)
+
+
+def test_diarize_with_no_worker_that_can_is_503_and_leaves_nothing_behind(
+    client: TestClient, fake_redis: fakeredis.FakeRedis, app_env: Path
+) -> None:
+    Worker([Queue("audio_analysis", connection=fake_redis)], connection=fake_redis, name="plain").register_birth()
+
+    refused = upload(client, diarize="true")
+
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "diarization_unavailable"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert (job_rows(), stored_files(app_env)) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"diarize": "true", "min_speakers": "3", "max_speakers": "2"}, "invalid_speakers"),
+        ({"diarize": "true", "max_speakers": "16"}, "invalid_speakers"),
+        ({"diarize": "true", "min_speakers": "0"}, "invalid_speakers"),
+        ({"max_speakers": "2"}, "speakers_without_diarize"),
+    ],
+)
+def test_speaker_bounds_that_make_no_sense_are_a_400(
+    client: TestClient, fake_redis: fakeredis.FakeRedis, form: dict[str, str], code: str
+) -> None:
+    diarizing_worker(fake_redis)
+
+    refused = upload(client, **form)
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, code)
+    assert job_rows() == 0

@@ -1,4 +1,5 @@
-"""The command-line client against `httpx.MockTransport`: uploads, the event stream and its resumption, `main`."""
+"""The command-line client against `httpx.MockTransport`: uploads (with diarization's options), the event stream and
+its resumption, `main` (a diarized transcript as the server renders it)."""
 
 import json
 import re
@@ -11,6 +12,8 @@ import pytest
 
 from client.__main__ import main
 from client.api import ClientError, TranscribeAPI
+from schemas.analysis import AnalysisResult, Segment
+from transcripts.formats import TranscriptFormat, render
 
 Handler = Callable[[httpx.Request], httpx.Response]
 JOB = "job-1"
@@ -300,3 +303,98 @@ def test_main_without_a_token_fails_clearly(
 
     assert code != 0
     assert "no token: pass --token or set TRANSCRIBE_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "sent"),
+    [
+        (["--diarize"], {"diarize": "true"}),
+        (
+            ["--diarize", "--min-speakers", "2", "--max-speakers", "3"],
+            {"diarize": "true", "min_speakers": "2", "max_speakers": "3"},
+        ),
+        (["--max-speakers", "15"], {"diarize": "true", "max_speakers": "15"}),
+        (["--min-speakers", "1"], {"diarize": "true", "min_speakers": "1"}),
+    ],
+    ids=["diarize", "both-counts", "max-implies-diarize", "min-implies-diarize"],
+)
+def test_diarize_and_speaker_counts_reach_the_upload_form(
+    audio: Path, options: list[str], sent: dict[str, str]
+) -> None:
+    uploads: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/audio":
+            uploads.append(request)
+        return fake_server()(request)
+
+    code = main(
+        ["transcribe", str(audio), "--format", "srt", "--token", "tok", *options],
+        transport=httpx.MockTransport(handler),
+    )
+
+    assert code == 0
+    assert form_fields(uploads[0]) == {"priority": "normal", "word_timestamps": "false", "task": "transcribe", **sent}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--min-speakers", "0"], "'0' is not a number of speakers from 1 to 15"),
+        (["--max-speakers", "16"], "'16' is not a number of speakers from 1 to 15"),
+        (["--min-speakers", "two"], "'two' is not a number of speakers from 1 to 15"),
+        (["--min-speakers", "3", "--max-speakers", "2"], "--min-speakers 3 is more than --max-speakers 2"),
+    ],
+    ids=["zero", "sixteen", "not-a-number", "min-above-max"],
+)
+def test_speaker_counts_out_of_range_are_usage_errors(
+    audio: Path, options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transcribe", str(audio), "--token", "tok", *options], transport=httpx.MockTransport(fake_server()))
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+DIARIZED = AnalysisResult(
+    text="Hello everyone. Hi. Thank you all.",
+    language="en",
+    duration=6.0,
+    segments=[
+        Segment(start=0.0, end=2.0, text=" Hello everyone.", speaker="SPEAKER_1"),
+        Segment(start=2.0, end=3.0, text=" Hi.", speaker="SPEAKER_2"),
+        Segment(start=3.0, end=6.0, text=" Thank you all.", speaker="SPEAKER_2"),
+    ],
+    speakers=["SPEAKER_1", "SPEAKER_2"],
+)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "printed"),
+    [
+        ("txt", "SPEAKER_1: Hello everyone.\n\nSPEAKER_2: Hi. Thank you all.\n"),
+        (
+            "srt",
+            "1\n00:00:00,000 --> 00:00:02,000\nSPEAKER_1: Hello everyone.\n\n"
+            "2\n00:00:02,000 --> 00:00:03,000\nSPEAKER_2: Hi.\n\n"
+            "3\n00:00:03,000 --> 00:00:06,000\nThank you all.\n",
+        ),
+    ],
+)
+def test_a_diarized_transcript_is_printed_with_the_speaker_at_each_change(
+    audio: Path, fmt: TranscriptFormat, printed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/transcript"):  # the server's own rendering of a diarized result
+            assert request.url.params["format"] == fmt
+            return httpx.Response(200, text=render(DIARIZED, fmt))
+        return fake_server()(request)
+
+    code = main(
+        ["transcribe", str(audio), "--diarize", "--format", fmt, "--token", "tok"],
+        transport=httpx.MockTransport(handler),
+    )
+
+    assert code == 0
+    assert capsys.readouterr().out == f"==> {audio} <==\n{printed}\n"

@@ -144,6 +144,7 @@ def test_the_language_is_detected_among_the_deployments(
         "beam_size": 1,
         "vad": False,
         "task": "translate",
+        "diarizer": None,
     }
 
 

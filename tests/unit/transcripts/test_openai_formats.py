@@ -1,9 +1,11 @@
-"""A result in OpenAI's shapes: json, text, srt, vtt, verbose_json with segment and word granularities."""
+"""A result in OpenAI's shapes: json, text, srt, vtt, verbose_json with segment and word granularities, and
+diarized_json (checked against the openai client's own type)."""
 
 import json
 import zlib
 
 import pytest
+from openai.types.audio.transcription_diarized import TranscriptionDiarized, UsageDuration
 
 from schemas.analysis import AnalysisResult, Segment, Word
 from transcripts.openai_formats import compression_ratio, render_openai
@@ -85,3 +87,67 @@ def test_verbose_json_words_are_flattened_and_stripped() -> None:
 def test_compression_ratio_grows_with_repetition() -> None:
     assert compression_ratio("") == 0.0
     assert compression_ratio("la " * 100) > 2.4 > compression_ratio("Hello there, General Kenobi.")
+
+
+def diarized(speakers: bool = True) -> AnalysisResult:
+    plain = result()
+    if speakers:
+        plain.segments[0].speaker, plain.segments[1].speaker = "SPEAKER_1", "SPEAKER_2"
+        plain.speakers = ["SPEAKER_1", "SPEAKER_2"]
+    return plain
+
+
+def test_diarized_json_is_openais_shape_with_the_speakers() -> None:
+    body, media_type = render_openai(diarized(), "diarized_json")
+
+    assert media_type == "application/json"
+    assert json.loads(body) == {
+        "task": "transcribe",
+        "duration": 4.2,
+        "text": "Hello there. General Kenobi.",
+        "segments": [
+            {
+                "type": "transcript.text.segment",
+                "id": "seg_0",
+                "start": 0.0,
+                "end": 1.5,
+                "text": "Hello there.",
+                "speaker": "SPEAKER_1",
+            },
+            {
+                "type": "transcript.text.segment",
+                "id": "seg_1",
+                "start": 2.0,
+                "end": 4.0,
+                "text": "General Kenobi.",
+                "speaker": "SPEAKER_2",
+            },
+        ],
+        "usage": {"type": "duration", "seconds": 5},
+    }
+    assert list(json.loads(body)) == ["task", "duration", "text", "segments", "usage"]
+
+
+def test_diarized_json_parses_as_the_openai_clients_type() -> None:
+    parsed = TranscriptionDiarized.model_validate_json(render_openai(diarized(), "diarized_json")[0])
+
+    assert parsed.task == "transcribe"
+    assert parsed.text == "Hello there. General Kenobi."
+    assert [(s.id, s.speaker, s.text, s.type) for s in parsed.segments] == [
+        ("seg_0", "SPEAKER_1", "Hello there.", "transcript.text.segment"),
+        ("seg_1", "SPEAKER_2", "General Kenobi.", "transcript.text.segment"),
+    ]
+    assert isinstance(parsed.usage, UsageDuration)
+    assert parsed.usage.seconds == 5
+
+
+def test_diarized_json_of_a_result_without_speakers_says_unknown() -> None:
+    body = json.loads(render_openai(diarized(speakers=False), "diarized_json")[0])
+
+    assert [s["speaker"] for s in body["segments"]] == ["unknown", "unknown"]
+
+
+def test_srt_and_vtt_show_the_speakers_and_text_gives_the_turns() -> None:
+    assert render_openai(diarized(), "text")[0] == "SPEAKER_1: Hello there.\n\nSPEAKER_2: General Kenobi.\n"
+    assert "\nSPEAKER_2: General Kenobi.\n" in render_openai(diarized(), "srt")[0]
+    assert "\n<v SPEAKER_1>Hello there.\n" in render_openai(diarized(), "vtt")[0]
