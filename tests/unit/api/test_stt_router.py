@@ -3,12 +3,11 @@
 import fakeredis
 import pytest
 from fastapi.testclient import TestClient
-from rq import Queue, Worker
 
 from core.settings import get_settings
-from queueing.queues import worker_queues
 from stt.languages import LANGUAGES
 from tests.conftest import bearer
+from tests.unit.api.helpers import live_worker
 
 
 def stt_options(client: TestClient, monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
@@ -74,7 +73,6 @@ def test_diarization_is_offered_while_a_live_worker_can_do_it(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, fake_redis: fakeredis.FakeRedis
 ) -> None:
     assert stt_options(client, monkeypatch)["diarization"] is False
-    queues = [Queue(name, connection=fake_redis) for name in worker_queues(diarizes=True)]
-    Worker(queues, connection=fake_redis, name="stt-diarizer").register_birth()
+    live_worker(fake_redis, diarizes=True)
 
     assert stt_options(client, monkeypatch)["diarization"] is True

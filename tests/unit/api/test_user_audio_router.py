@@ -10,16 +10,15 @@ import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from rq import Queue, Worker
+from rq import Queue
 
 from core.settings import get_settings
 from db.engine import open_session
 from db.models import Job
 from queueing.embedded_redis import free_port
-from queueing.queues import worker_queues
 from tasks.audio_analysis import TaskArgs
 from tests.conftest import SAMPLES, bearer
-from tests.unit.api.helpers import WAV, job_rows, stored_files, upload
+from tests.unit.api.helpers import WAV, job_rows, live_worker, stored_files, upload
 
 
 def test_upload_is_answered_202_and_enqueued_with_retry_and_timeout(
@@ -289,16 +288,10 @@ def test_stored_keys_never_come_from_the_client_file_name(client: TestClient, ap
     assert stored.name.startswith(response.json()["job_id"])
 
 
-def diarizing_worker(connection: fakeredis.FakeRedis) -> None:
-    """A live worker that consumes the diarization queues, as one with the optional install does."""
-    queues = [Queue(name, connection=connection) for name in worker_queues(diarizes=True)]
-    Worker(queues, connection=connection, name="stt-diarizer").register_birth()
-
-
 def test_diarize_goes_to_the_diarization_queue_with_its_speaker_bounds(
     client: TestClient, fake_redis: fakeredis.FakeRedis
 ) -> None:
-    diarizing_worker(fake_redis)
+    live_worker(fake_redis, diarizes=True)
 
     normal = upload(client, diarize="true", min_speakers="2", max_speakers="3").json()
     urgent = upload(client, diarize="true", priority="high").json()
@@ -312,7 +305,7 @@ def test_diarize_goes_to_the_diarization_queue_with_its_speaker_bounds(
 def test_diarize_with_no_worker_that_can_is_503_and_leaves_nothing_behind(
     client: TestClient, fake_redis: fakeredis.FakeRedis, app_env: Path
 ) -> None:
-    Worker([Queue("audio_analysis", connection=fake_redis)], connection=fake_redis, name="plain").register_birth()
+    live_worker(fake_redis, diarizes=False)
 
     refused = upload(client, diarize="true")
 
@@ -334,7 +327,7 @@ def test_diarize_with_no_worker_that_can_is_503_and_leaves_nothing_behind(
 def test_speaker_bounds_that_make_no_sense_are_a_400(
     client: TestClient, fake_redis: fakeredis.FakeRedis, form: dict[str, str], code: str
 ) -> None:
-    diarizing_worker(fake_redis)
+    live_worker(fake_redis, diarizes=True)
 
     refused = upload(client, **form)
 

@@ -102,10 +102,25 @@ def form_fields(request: httpx.Request) -> dict[str, str]:
         ([], {"task": "transcribe"}),
         (["--language", "de"], {"task": "transcribe", "language": "de"}),
         (["--task", "translate", "--no-vad"], {"task": "translate", "vad": "false"}),
+        (["--diarize"], {"task": "transcribe", "diarize": "true"}),
+        (
+            ["--diarize", "--min-speakers", "2", "--max-speakers", "3"],
+            {"task": "transcribe", "diarize": "true", "min_speakers": "2", "max_speakers": "3"},
+        ),
+        (["--max-speakers", "15"], {"task": "transcribe", "diarize": "true", "max_speakers": "15"}),
+        (["--min-speakers", "1"], {"task": "transcribe", "diarize": "true", "min_speakers": "1"}),
     ],
-    ids=["defaults", "language", "translate-no-vad"],
+    ids=[
+        "defaults",
+        "language",
+        "translate-no-vad",
+        "diarize",
+        "both-counts",
+        "max-implies-diarize",
+        "min-implies-diarize",
+    ],
 )
-def test_language_task_and_vad_options_reach_the_upload_form(
+def test_language_task_vad_and_speaker_options_reach_the_upload_form(
     audio: Path, options: list[str], sent: dict[str, str]
 ) -> None:
     uploads: list[httpx.Request] = []
@@ -303,38 +318,6 @@ def test_main_without_a_token_fails_clearly(
 
     assert code != 0
     assert "no token: pass --token or set TRANSCRIBE_TOKEN" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("options", "sent"),
-    [
-        (["--diarize"], {"diarize": "true"}),
-        (
-            ["--diarize", "--min-speakers", "2", "--max-speakers", "3"],
-            {"diarize": "true", "min_speakers": "2", "max_speakers": "3"},
-        ),
-        (["--max-speakers", "15"], {"diarize": "true", "max_speakers": "15"}),
-        (["--min-speakers", "1"], {"diarize": "true", "min_speakers": "1"}),
-    ],
-    ids=["diarize", "both-counts", "max-implies-diarize", "min-implies-diarize"],
-)
-def test_diarize_and_speaker_counts_reach_the_upload_form(
-    audio: Path, options: list[str], sent: dict[str, str]
-) -> None:
-    uploads: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/api/audio":
-            uploads.append(request)
-        return fake_server()(request)
-
-    code = main(
-        ["transcribe", str(audio), "--format", "srt", "--token", "tok", *options],
-        transport=httpx.MockTransport(handler),
-    )
-
-    assert code == 0
-    assert form_fields(uploads[0]) == {"priority": "normal", "word_timestamps": "false", "task": "transcribe", **sent}
 
 
 @pytest.mark.parametrize(
