@@ -152,12 +152,13 @@ def test_a_result_waits_for_an_api_that_is_away_and_is_never_transcribed_twice(s
 
 
 def test_a_job_past_its_timeout_fails_with_timeout_and_the_worker_goes_on(stack: Stack, tmp_path: Path) -> None:
-    api = stack.api(JOB_TIMEOUT="6s")  # 145 s of speech takes base 9 s or more; a 1.2 s clip well under 1 s alone
-    # (under load it once took 3 s: the first word-timed job of a worker also imports numpy.ma)
+    # Whisper encodes 30 s windows, so on base a 1.2 s clip costs about as much as 30 s of audio: ~1.6 s on 2 threads
+    # with its language given (detection would be a second encoder pass); 145 s of speech takes 8 s or more.
+    api = stack.api(JOB_TIMEOUT="4s")
     stack.workers(1)
 
     slow = api.wait(api.upload(long_speech(tmp_path / "long.wav"))["job_id"])
-    after = api.wait(api.upload(short_clip(tmp_path / "short.wav"))["job_id"])
+    after = api.wait(api.upload(short_clip(tmp_path / "short.wav"), language="en")["job_id"])
 
     assert (slow["status"], slow["error"]["code"], slow["retry_count"]) == ("failed", "timeout", 0)
     assert after["status"] == "completed", after
@@ -230,7 +231,8 @@ def test_a_burst_of_200_uploads_from_20_clients_all_complete_exactly_once(stack:
     clip = short_clip(tmp_path / "short.wav")
 
     with ThreadPoolExecutor(20) as clients:
-        accepted = list(clients.map(lambda _: api.upload(clip, user=f"user-{_ % 20}"), range(200)))
+        # language given: no detection pass, which on base costs as much as the transcription of a short clip
+        accepted = list(clients.map(lambda _: api.upload(clip, user=f"user-{_ % 20}", language="en"), range(200)))
     jobs = [api.wait(a["job_id"], user=f"user-{i % 20}") for i, a in enumerate(accepted)]
 
     ids = [a["job_id"] for a in accepted]
